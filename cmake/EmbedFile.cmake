@@ -1,0 +1,5 @@
+file(READ "${IN}" hex HEX)
+string(LENGTH "${hex}" hexlen)
+math(EXPR len "${hexlen} / 2")
+string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," bytes "${hex}")
+file(WRITE "${OUT}" "// Generated from ${IN}; do not edit.\n#include <string_view>\nnamespace vigil::embedded {\nstatic const char k${VAR}[] = {${bytes} 0};\nextern const std::string_view ${VAR};\nconst std::string_view ${VAR}(k${VAR}, ${len});\n}  // namespace vigil::embedded\n")

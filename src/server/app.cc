@@ -1,0 +1,269 @@
+#include "server/app.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+#include "crypto/crypto.h"
+#include "domain/validate.h"
+
+namespace vigil::embedded {
+extern const std::string_view OpenApiJson;
+}  // namespace vigil::embedded
+
+namespace vigil::server {
+namespace {
+
+constexpr const char* kCsp =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'";
+
+bool SafeMethod(std::string_view m) { return m == "GET" || m == "HEAD" || m == "OPTIONS"; }
+
+// A request id from the client is kept when it is short and plain; otherwise we make one.
+std::string RequestIdFor(const net::HttpRequest& req) {
+  if (auto id = req.Header("x-request-id")) {
+    bool plain = !id->empty() && id->size() <= 64;
+    for (char c : *id) {
+      plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.');
+    }
+    if (plain) return std::string(*id);
+  }
+  return crypto::RandomToken(12);
+}
+
+std::optional<std::string> CookieValue(const net::HttpRequest& req, std::string_view name) {
+  auto header = req.Header("cookie");
+  if (!header) return std::nullopt;
+  std::string_view h = *header;
+  while (!h.empty()) {
+    size_t end = h.find(';');
+    std::string_view part = h.substr(0, end);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    size_t eq = part.find('=');
+    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
+      return std::string(part.substr(eq + 1));
+    }
+    if (end == std::string_view::npos) break;
+    h.remove_prefix(end + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+net::HttpResponse ProblemResponse(const Status& status, std::string_view instance,
+                                  std::string_view request_id) {
+  nlohmann::json body = {
+      {"type", fmt::format("https://vigil.dev/problems/{}", ErrorCodeName(status.code()))},
+      {"title", ErrorCodeTitle(status.code())},
+      {"status", HttpStatusFor(status.code())},
+      {"detail", status.message()},
+      {"instance", std::string(instance)},
+      {"request_id", std::string(request_id)},
+  };
+  if (!status.field_errors().empty()) {
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto& e : status.field_errors()) {
+      errors.push_back({{"field", e.field}, {"detail", e.detail}});
+    }
+    body["errors"] = errors;
+  }
+  net::HttpResponse resp;
+  resp.status = HttpStatusFor(status.code());
+  resp.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  resp.SetHeader("content-type", "application/problem+json");
+  return resp;
+}
+
+App::App(AppOptions options, const Clock& clock, std::unique_ptr<storage::Database> db)
+    : options_(std::move(options)),
+      clock_(clock),
+      db_(std::move(db)),
+      accounts_(*db_),
+      auth_(accounts_, clock_, options_.auth) {
+  db_->SetObserver([this](std::string_view kind, double seconds, bool ok) {
+    metrics_.ObserveDb(kind, seconds, ok);
+  });
+  services_ = std::make_unique<api::Services>(api::Services{
+      *db_, accounts_, auth_, metrics_, clock_, options_.data_dir,
+      std::string(embedded::OpenApiJson)});
+  api::RegisterSystemRoutes(router_, *services_);
+  api::RegisterAuthRoutes(router_, *services_);
+  api::RegisterAccountsRoutes(router_, *services_);
+}
+
+Result<std::unique_ptr<App>> App::Create(AppOptions options, const Clock& clock) {
+  VIGIL_RETURN_IF_ERROR(crypto::Init());
+  std::string url = options.store_url;
+  if (url.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.data_dir, ec);
+    if (ec) {
+      return Unavailable(fmt::format("cannot create data folder {}: {}", options.data_dir,
+                                     ec.message()));
+    }
+    url = "sqlite://" + std::filesystem::absolute(options.data_dir + "/vigil.db").string();
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto db, storage::OpenDatabase(url));
+  return std::unique_ptr<App>(new App(std::move(options), clock, std::move(db)));
+}
+
+Result<std::optional<std::string>> App::EnsureOwner(const std::string& email,
+                                                    const std::string& password) {
+  VIGIL_ASSIGN_OR_RETURN(int64_t users, accounts_.CountUsers());
+  if (users > 0) return std::optional<std::string>();
+  if (auto err = domain::CheckEmail(email)) return InvalidArgument("owner e-mail " + *err);
+  std::string pw = password.empty() ? crypto::RandomToken(18) : password;
+  if (auto err = domain::CheckPassword(pw)) return InvalidArgument("owner password " + *err);
+  VIGIL_ASSIGN_OR_RETURN(std::string hash, auth_.HashPassword(pw));
+  domain::User u;
+  u.email = email;
+  u.name = "Owner";
+  u.role = domain::Role::kOwner;
+  storage::AuditContext audit;
+  audit.actor_type = domain::ActorType::kSystem;
+  audit.actor_label = "vigild first start";
+  audit.now = clock_.Now();
+  VIGIL_RETURN_IF_ERROR(accounts_.CreateUser(u, hash, audit).status());
+  if (password.empty()) return std::optional<std::string>(pw);
+  return std::optional<std::string>();
+}
+
+void App::Decorate(const net::HttpRequest* req, net::HttpResponse& resp) const {
+  resp.SetHeader("content-security-policy", kCsp);
+  resp.SetHeader("x-content-type-options", "nosniff");
+  resp.SetHeader("x-frame-options", "DENY");
+  resp.SetHeader("referrer-policy", "no-referrer");
+  resp.SetHeader("cross-origin-opener-policy", "same-origin");
+  if (!resp.Header("cache-control")) resp.SetHeader("cache-control", "no-store");
+  if (req != nullptr && req->tls) {
+    resp.SetHeader("strict-transport-security", "max-age=31536000; includeSubDomains");
+  }
+}
+
+Status App::Authenticate(api::Ctx& ctx) {
+  if (auto authz = ctx.req.Header("authorization")) {
+    std::string_view v = *authz;
+    constexpr std::string_view kBearer = "Bearer ";
+    if (v.substr(0, kBearer.size()) != kBearer) {
+      return Unauthenticated("Authorization must be 'Bearer <API token>'");
+    }
+    VIGIL_ASSIGN_OR_RETURN(ctx.principal, auth_.ResolveToken(std::string(v.substr(kBearer.size()))));
+    return Status::Ok();
+  }
+  auto cookie = CookieValue(ctx.req, api::kSessionCookieName);
+  if (!cookie) return Unauthenticated("sign in first, or send an API token");
+  VIGIL_ASSIGN_OR_RETURN(auto s, auth_.ResolveSession(*cookie));
+  ctx.principal = s.principal;
+  ctx.session = s.session_id;
+  ctx.csrf_token = s.csrf_token;
+  return Status::Ok();
+}
+
+Result<api::Reply> App::Dispatch(api::Ctx& ctx, const api::Route& route) {
+  if (!route.is_public) {
+    VIGIL_RETURN_IF_ERROR(Authenticate(ctx));
+    const auto& who = *ctx.principal;
+    if (!route.roles.Contains(who.role)) {
+      return PermissionDenied(fmt::format("your role ({}) may not {} {}",
+                                          domain::RoleName(who.role), route.method,
+                                          route.pattern));
+    }
+    if (who.method == domain::AuthMethod::kApiToken && who.scope == domain::TokenScope::kRead &&
+        !SafeMethod(ctx.req.method)) {
+      return PermissionDenied("this API token is read-only");
+    }
+    if (who.method == domain::AuthMethod::kSession && !SafeMethod(ctx.req.method)) {
+      auto sent = ctx.req.Header(api::kCsrfHeader);
+      if (!sent || !crypto::ConstantTimeEquals(*sent, ctx.csrf_token)) {
+        return PermissionDenied("missing or wrong X-CSRF-Token header");
+      }
+    }
+    if (who.is_staff() && !who.totp_enabled && !route.allowed_before_mfa) {
+      VIGIL_ASSIGN_OR_RETURN(bool required, auth_.MfaRequiredForStaff());
+      if (required) {
+        return PermissionDenied(
+            "two-factor authentication is required: enrol at /api/v1/auth/totp/setup");
+      }
+    }
+  }
+  try {
+    return route.handler(ctx);
+  } catch (const std::exception& e) {
+    VIGIL_LOG(err, "handler threw", {{"request_id", ctx.request_id}, {"what", e.what()}});
+    return Internal("unexpected error; the request id is in the server log");
+  }
+}
+
+net::HttpResponse App::Handle(const net::HttpRequest& req) {
+  auto start = std::chrono::steady_clock::now();
+  api::Ctx ctx{req, {}, std::nullopt, std::nullopt, "", RequestIdFor(req), clock_.Now()};
+  std::string route_label = "(unmatched)";
+  net::HttpResponse resp;
+
+  auto m = router_.Find(req.method, req.path);
+  Result<api::Reply> result = NotFound("no such resource");
+  if (m.route == nullptr && m.method_mismatch) {
+    result = Status(ErrorCode::kMethodNotAllowed, fmt::format("{} is not allowed here",
+                                                              req.method.substr(0, 16)));
+  } else if (m.route != nullptr) {
+    route_label = m.route->pattern;
+    ctx.params = std::move(m.params);
+    if (req.body.size() > options_.max_body_bytes) {
+      result = PayloadTooLarge("body too large");
+    } else {
+      result = Dispatch(ctx, *m.route);
+    }
+  }
+
+  if (result) {
+    resp.status = result->status;
+    if (result->body.is_string()) {
+      resp.body = result->body.get<std::string>();
+    } else if (!result->body.is_null()) {
+      resp.body = result->body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      resp.SetHeader("content-type", "application/json");
+    }
+    for (auto& [k, v] : result->headers) {
+      if (k == "set-cookie") {
+        resp.headers.emplace_back(k, v);
+      } else {
+        resp.SetHeader(k, v);
+      }
+    }
+    if (req.method == "HEAD") resp.body.clear();
+  } else {
+    resp = ProblemResponse(result.error(), req.path.substr(0, 256), ctx.request_id);
+    if (result.error().code() == ErrorCode::kUnauthenticated) {
+      resp.SetHeader("www-authenticate", "Bearer realm=\"vigil\"");
+    }
+    if (result.error().code() == ErrorCode::kResourceExhausted) {
+      resp.SetHeader("retry-after", "60");
+    }
+  }
+  resp.SetHeader("x-request-id", ctx.request_id);
+
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.ObserveRequest(req.method.size() <= 8 ? req.method : "OTHER", route_label,
+                          resp.status, seconds);
+  if (resp.status >= 500) {
+    VIGIL_LOG(err, "request failed",
+              {{"request_id", ctx.request_id}, {"route", route_label}, {"method", req.method}});
+  } else {
+    spdlog::level::level_enum lvl = spdlog::level::debug;
+    if (spdlog::default_logger_raw()->should_log(lvl)) {
+      log::Write(lvl, "request", {{"request_id", ctx.request_id},
+                                  {"method", req.method},
+                                  {"route", route_label},
+                                  {"status", std::to_string(resp.status)}});
+    }
+  }
+  return resp;
+}
+
+}  // namespace vigil::server

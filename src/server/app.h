@@ -1,0 +1,76 @@
+#pragma once
+
+// App: one vigild's wiring — store, repositories, auth, metrics, the route table — and the request
+// pipeline every API call goes through:
+//   request id → route match (404/405) → authentication (Bearer token or session cookie) →
+//   role check (403) → token scope (read tokens: GET only) → CSRF for cookie sessions on
+//   state-changing methods → the owner's two-factor policy → handler → problem+json on failure →
+//   security headers, metrics, one log line.
+// App::Handle is what the HTTP server calls; tests call it directly too.
+//
+// Thread safety: Handle may be called from many threads at once.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "net/http.h"
+#include "server/api/router.h"
+#include "server/api/services.h"
+#include "server/auth/auth_service.h"
+#include "server/metrics.h"
+#include "storage/accounts_repo.h"
+#include "storage/database.h"
+
+namespace vigil::server {
+
+struct AppOptions {
+  std::string store_url;  // "" → sqlite under data_dir
+  std::string data_dir = ".vigil";
+  AuthOptions auth;
+  size_t max_body_bytes = 1 << 20;
+};
+
+class App {
+ public:
+  // Opens the store (applying migrations) and builds the route table.
+  // Errors: those of storage::OpenDatabase.
+  static Result<std::unique_ptr<App>> Create(AppOptions options, const Clock& clock);
+
+  net::HttpResponse Handle(const net::HttpRequest& req);
+  // Security headers and the request id; also applied to responses the HTTP server makes itself.
+  void Decorate(const net::HttpRequest* req, net::HttpResponse& resp) const;
+
+  // Creates the first owner when the store has no user yet. Returns the password when one was
+  // generated (to print once), nullopt when an owner already existed or `password` was given.
+  Result<std::optional<std::string>> EnsureOwner(const std::string& email,
+                                                 const std::string& password);
+
+  const api::Router& router() const { return router_; }
+  storage::Database& db() { return *db_; }
+  storage::AccountsRepo& accounts() { return accounts_; }
+  AuthService& auth() { return auth_; }
+  Metrics& metrics() { return metrics_; }
+
+ private:
+  App(AppOptions options, const Clock& clock, std::unique_ptr<storage::Database> db);
+  Result<api::Reply> Dispatch(api::Ctx& ctx, const api::Route& route);
+  Status Authenticate(api::Ctx& ctx);
+
+  AppOptions options_;
+  const Clock& clock_;
+  std::unique_ptr<storage::Database> db_;
+  storage::AccountsRepo accounts_;
+  AuthService auth_;
+  Metrics metrics_;
+  std::unique_ptr<api::Services> services_;
+  api::Router router_;
+};
+
+// Renders a failed Status as an RFC 9457 problem+json response.
+net::HttpResponse ProblemResponse(const Status& status, std::string_view instance,
+                                  std::string_view request_id);
+
+}  // namespace vigil::server

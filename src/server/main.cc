@@ -1,0 +1,164 @@
+// vigild: the Vigil server. Wires the store, the API and the HTTP server together.
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "net/http.h"
+#include "server/app.h"
+#include "storage/database.h"
+
+namespace {
+
+std::string EnvOr(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+int Fail(const std::string& what) {
+  std::fprintf(stderr, "vigild: %s\n", what.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"vigild: the Vigil server (RMM + PSA for managed service providers)"};
+  cli.set_version_flag("--version", std::string("vigild ") + vigil::kVersion);
+  cli.set_config("--config", "", "read options from this INI/TOML file (keys as long options)");
+
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = EnvOr("VIGIL_DATA", ".vigil");
+  std::string store_url = EnvOr("VIGIL_STORE", "");
+  std::string tls_cert, tls_key;
+  std::string log_format = "text";
+  std::string log_level = "info";
+  std::string owner_email = EnvOr("VIGIL_OWNER_EMAIL", "owner@vigil.localhost");
+  std::string backup_to;
+  int io_threads = 2;
+  int workers = 8;
+  size_t max_body = 1 << 20;
+  bool fast_hash = false;
+
+  cli.add_option("--listen", listen, "address and port to listen on (port 0: any free port)")
+      ->capture_default_str();
+  cli.add_option("--data", data_dir, "data folder (SQLite store, backups); env VIGIL_DATA")
+      ->capture_default_str();
+  cli.add_option("--store", store_url,
+                 "store URL: sqlite:///path/vigil.db or postgresql://user@host:port/db; "
+                 "default: SQLite in the data folder; env VIGIL_STORE");
+  cli.add_option("--tls-cert", tls_cert, "PEM certificate chain; serve HTTPS");
+  cli.add_option("--tls-key", tls_key, "PEM private key for --tls-cert");
+  cli.add_option("--log-format", log_format, "text or json (one JSON object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cli.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  cli.add_option("--owner-email", owner_email,
+                 "e-mail of the first owner, created on first start; env VIGIL_OWNER_EMAIL "
+                 "(password from VIGIL_OWNER_PASSWORD, else generated and printed once)")
+      ->capture_default_str();
+  cli.add_option("--io-threads", io_threads, "network threads")->check(CLI::Range(1, 64));
+  cli.add_option("--workers", workers, "request worker threads")->check(CLI::Range(1, 256));
+  cli.add_option("--max-body", max_body, "largest request body in bytes")
+      ->check(CLI::Range(1024, 64 << 20));
+  cli.add_option("--backup", backup_to,
+                 "write a consistent copy of the SQLite store to this file and exit "
+                 "(safe while another vigild serves it)");
+  cli.add_flag("--insecure-fast-password-hashing", fast_hash,
+               "use Argon2id's minimum cost (tests only)")
+      ->group("");
+  CLI11_PARSE(cli, argc, argv);
+
+  vigil::log::Init(log_format == "json" ? vigil::log::Format::kJson : vigil::log::Format::kText,
+                   spdlog::level::from_str(log_level));
+
+  // Signals are handled by one thread with sigwait; block them everywhere else first.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  if (!backup_to.empty()) {
+    std::string url = store_url.empty() ? "sqlite://" + std::filesystem::absolute(
+                                                            data_dir + "/vigil.db")
+                                                            .string()
+                                        : store_url;
+    auto db = vigil::storage::OpenDatabase(url);
+    if (!db) return Fail(db.error().ToString());
+    vigil::Status st = (*db)->Backup(backup_to);
+    if (!st.ok()) return Fail("backup failed: " + st.ToString());
+    std::printf("vigild: wrote a consistent copy of the store to %s\n", backup_to.c_str());
+    return 0;
+  }
+
+  vigil::SystemClock clock;
+  vigil::server::AppOptions options;
+  options.store_url = store_url;
+  options.data_dir = data_dir;
+  options.max_body_bytes = max_body;
+  if (fast_hash) options.auth.password_cost = vigil::crypto::PasswordCost::kMinimum;
+  auto app = vigil::server::App::Create(options, clock);
+  if (!app) return Fail(app.error().ToString());
+
+  auto owner = (*app)->EnsureOwner(owner_email, EnvOr("VIGIL_OWNER_PASSWORD", ""));
+  if (!owner) return Fail("cannot create the first owner: " + owner.error().ToString());
+  if (owner->has_value()) {
+    std::printf(
+        "\n  First start: created the owner account.\n    e-mail:   %s\n    password: %s\n"
+        "  This password is shown only once. Sign in and change it.\n\n",
+        owner_email.c_str(), (*owner)->c_str());
+    std::fflush(stdout);
+  }
+
+  vigil::net::ServerOptions server_options;
+  server_options.listen = listen;
+  server_options.io_threads = io_threads;
+  server_options.worker_threads = workers;
+  server_options.max_body_bytes = max_body;
+  server_options.tls_cert_file = tls_cert;
+  server_options.tls_key_file = tls_key;
+  vigil::server::App* a = app->get();
+  auto server = vigil::net::HttpServer::Create(
+      server_options, [a](const vigil::net::HttpRequest& req) { return a->Handle(req); },
+      [a](const vigil::net::HttpRequest* req, vigil::net::HttpResponse& resp) {
+        a->Decorate(req, resp);
+      });
+  if (!server) return Fail(server.error().ToString());
+
+  std::string host = listen.substr(0, listen.rfind(':'));
+  vigil::log::Write(spdlog::level::info, "vigild listening",
+                    {{"address", fmt::format("{}://{}:{}", tls_cert.empty() ? "http" : "https",
+                                             host, (*server)->port())},
+                     {"version", vigil::kVersion}});
+  // Machine-readable line for scripts that start vigild on port 0.
+  std::printf("vigild: listening on %s:%u\n", host.c_str(), (*server)->port());
+  std::fflush(stdout);
+
+  vigil::net::HttpServer* srv = server->get();
+  std::thread signal_thread([srv, signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    vigil::log::Write(spdlog::level::info, "shutting down", {{"signal", std::to_string(sig)}});
+    srv->Shutdown();
+  });
+  signal_thread.detach();
+
+  srv->Run();
+  vigil::log::Write(spdlog::level::info, "vigild stopped");
+  return 0;
+}

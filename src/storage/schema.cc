@@ -1,0 +1,162 @@
+// Vigil's schema. Append new migrations at the end; never edit one that has shipped.
+
+#include "storage/migrations.h"
+
+namespace vigil::storage {
+namespace {
+
+constexpr std::string_view kAccounts = R"sql(
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+)
+--;
+CREATE TABLE clients (
+  id {{pk}},
+  name TEXT NOT NULL,
+  name_key TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived')),
+  timezone TEXT NOT NULL,
+  business_hours TEXT NOT NULL,
+  employees BIGINT,
+  currency TEXT NOT NULL,
+  downtime_per_hour_minor BIGINT,
+  staff_affected BIGINT,
+  loaded_hourly_cost_minor BIGINT,
+  revenue_per_hour_minor BIGINT,
+  notes TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+)
+--;
+CREATE TABLE sites (
+  id {{pk}},
+  client_id BIGINT NOT NULL REFERENCES clients(id),
+  name TEXT NOT NULL,
+  address TEXT NOT NULL DEFAULT '',
+  timezone TEXT,
+  notes TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (client_id, name)
+)
+--;
+CREATE INDEX sites_by_client ON sites (client_id, id)
+--;
+CREATE TABLE contacts (
+  id {{pk}},
+  client_id BIGINT NOT NULL REFERENCES clients(id),
+  site_id BIGINT REFERENCES sites(id),
+  name TEXT NOT NULL,
+  email TEXT NOT NULL DEFAULT '',
+  phone TEXT NOT NULL DEFAULT '',
+  title TEXT NOT NULL DEFAULT '',
+  is_primary BIGINT NOT NULL DEFAULT 0,
+  is_billing BIGINT NOT NULL DEFAULT 0,
+  is_technical BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+)
+--;
+CREATE INDEX contacts_by_client ON contacts (client_id, id)
+--;
+CREATE TABLE users (
+  id {{pk}},
+  email TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  client_id BIGINT REFERENCES clients(id),
+  password_hash TEXT NOT NULL,
+  totp_secret TEXT,
+  totp_enabled BIGINT NOT NULL DEFAULT 0,
+  totp_last_step BIGINT NOT NULL DEFAULT 0,
+  disabled BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  last_login_at BIGINT,
+  CHECK ((role IN ('client_admin', 'client_user')) = (client_id IS NOT NULL))
+)
+--;
+CREATE TABLE recovery_codes (
+  id {{pk}},
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  code_hash TEXT NOT NULL,
+  used_at BIGINT
+)
+--;
+CREATE INDEX recovery_codes_by_user ON recovery_codes (user_id)
+--;
+CREATE TABLE sessions (
+  id {{pk}},
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  token_hash TEXT NOT NULL UNIQUE,
+  csrf_token TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_seen_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  remote_address TEXT NOT NULL DEFAULT ''
+)
+--;
+CREATE INDEX sessions_by_user ON sessions (user_id)
+--;
+CREATE TABLE api_tokens (
+  id {{pk}},
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  last_used_at BIGINT,
+  revoked_at BIGINT
+)
+--;
+CREATE INDEX api_tokens_by_user ON api_tokens (user_id)
+--;
+CREATE TABLE audit_log (
+  id {{pk}},
+  at BIGINT NOT NULL,
+  actor_type TEXT NOT NULL,
+  actor_id BIGINT,
+  token_id BIGINT,
+  actor_label TEXT NOT NULL,
+  action TEXT NOT NULL,
+  entity_type TEXT NOT NULL,
+  entity_id BIGINT,
+  client_id BIGINT,
+  before_json TEXT NOT NULL DEFAULT '',
+  after_json TEXT NOT NULL DEFAULT '',
+  request_id TEXT NOT NULL DEFAULT '',
+  remote_address TEXT NOT NULL DEFAULT ''
+)
+--;
+CREATE INDEX audit_by_time ON audit_log (at, id)
+)sql";
+
+// The audit log is append-only: the engine itself refuses updates and deletes.
+constexpr std::string_view kAccountsSqlite = R"sql(
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END
+--;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END
+)sql";
+
+constexpr std::string_view kAccountsPostgres = R"sql(
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = '23000'; END $$
+--;
+CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "accounts", kAccounts, kAccountsSqlite, kAccountsPostgres},
+};
+
+}  // namespace
+
+std::span<const Migration> Schema() { return kMigrations; }
+
+}  // namespace vigil::storage
