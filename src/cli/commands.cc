@@ -165,16 +165,15 @@ int64_t IntOr(const Json& obj, const char* key, int64_t fallback) {
 
 }  // namespace
 
-void PrintPage(Context& ctx, const Json& page, const std::vector<Column>& columns,
-               std::string_view noun_plural) {
+Status PrintPage(Context& ctx, const Json& page, const std::vector<Column>& columns,
+                 std::string_view noun_plural) {
   if (ctx.json()) {
     ctx.PrintJson(page);
-    return;
+    return Status::Ok();
   }
   const Json* items = Lookup(page, "items");
   if (items == nullptr || !items->is_array()) {
-    ctx.Print("the server sent an invalid response (no \"items\" list)\n");
-    return;
+    return Internal("the server sent an invalid response (no list of items)");
   }
   const auto shown = static_cast<int64_t>(items->size());
   const int64_t total = IntOr(page, "total", shown);
@@ -185,7 +184,7 @@ void PrintPage(Context& ctx, const Json& page, const std::vector<Column>& column
     } else {
       ctx.Print(fmt::format("No {}.\n", noun_plural));
     }
-    return;
+    return Status::Ok();
   }
   ctx.Print(RenderTable(*items, columns));
   if (offset == 0 && shown >= total) {
@@ -196,14 +195,19 @@ void PrintPage(Context& ctx, const Json& page, const std::vector<Column>& column
   } else {
     ctx.Print(fmt::format("\nShowing {}-{} of {}.\n", offset + 1, offset + shown, total));
   }
+  return Status::Ok();
 }
 
-void PrintObject(Context& ctx, const Json& obj, const std::vector<std::string>& first) {
+Status PrintObject(Context& ctx, const Json& obj, const std::vector<std::string>& first) {
   if (ctx.json()) {
     ctx.PrintJson(obj);
-    return;
+    return Status::Ok();
+  }
+  if (!obj.is_object()) {
+    return Internal("the server sent an invalid response (not an object)");
   }
   ctx.Print(RenderKeyValues(obj, first));
+  return Status::Ok();
 }
 
 std::string IdOf(const Json& obj, const char* key) {

@@ -130,10 +130,12 @@ void AddListQuery(QueryString& qs, const ListFlags& flags);
 
 // Prints a page {"items": [...], "total": N, "limit": L, "offset": O}: the JSON in --json mode,
 // else a table and a line with the total and how to get the next page.
-void PrintPage(Context& ctx, const Json& page, const std::vector<Column>& columns,
-               std::string_view noun_plural);
+// Errors: kInternal when the answer has no "items" list (nothing is printed then).
+Status PrintPage(Context& ctx, const Json& page, const std::vector<Column>& columns,
+                 std::string_view noun_plural);
 // Prints one object: the JSON in --json mode, else "key: value" lines (`first` keys first).
-void PrintObject(Context& ctx, const Json& obj, const std::vector<std::string>& first = {});
+// Errors: kInternal when the answer is not an object (nothing is printed then).
+Status PrintObject(Context& ctx, const Json& obj, const std::vector<std::string>& first = {});
 
 // The string or integer id at `key` of an answer, for messages ("12"), or "?".
 std::string IdOf(const Json& obj, const char* key = "id");

@@ -33,18 +33,18 @@ Status ListTokens(Context& ctx, const TokenListFlags& f) {
     qs.Add("revoked", "false");
   }
   VIGIL_ASSIGN_OR_RETURN(Json page, api->Get("/api/v1/tokens" + qs.str()));
-  PrintPage(ctx, page,
-            {{"ID", "id"},
-             {"NAME", "name"},
-             {"PREFIX", "", [](const Json& t) { return Dash(StringOf(t, "prefix")) + "..."; }},
-             {"SCOPE", "scope"},
-             {"USER", "user_id"},
-             {"CREATED", "created_at"},
-             {"LAST USED", "last_used_at"},
-             {"EXPIRES", "expires_at"},
-             {"REVOKED", "revoked_at"}},
-            "tokens");
-  return Status::Ok();
+  return PrintPage(
+      ctx, page,
+      {{"ID", "id"},
+       {"NAME", "name"},
+       {"PREFIX", "", [](const Json& t) { return Dash(StringOf(t, "prefix")) + "..."; }},
+       {"SCOPE", "scope"},
+       {"USER", "user_id"},
+       {"CREATED", "created_at"},
+       {"LAST USED", "last_used_at"},
+       {"EXPIRES", "expires_at"},
+       {"REVOKED", "revoked_at"}},
+      "tokens");
 }
 
 struct TokenCreateFlags {
@@ -107,28 +107,27 @@ Status Audit(Context& ctx, const AuditFlags& f) {
     qs.Add("client_id", f.client);
   }
   VIGIL_ASSIGN_OR_RETURN(Json page, api->Get("/api/v1/audit" + qs.str()));
-  PrintPage(ctx, page,
-            {{"ID", "id"},
-             {"AT", "at"},
-             {"ACTOR", "",
-              [](const Json& e) {
-                std::string label = StringOf(e, "actor.label");
-                return label.empty() ? Dash(StringOf(e, "actor.type")) : label;
-              }},
-             {"ACTION", "action"},
-             {"ENTITY", "",
-              [](const Json& e) {
-                std::string type = StringOf(e, "entity_type");
-                const Json* id = Lookup(e, "entity_id");
-                if (id != nullptr && id->is_number_integer()) {
-                  return Dash(type) + " " + std::to_string(id->get<int64_t>());
-                }
-                return Dash(type);
-              }},
-             {"CLIENT", "client_id"},
-             {"FROM", "remote_address"}},
-            "audit entries");
-  return Status::Ok();
+  return PrintPage(ctx, page,
+                   {{"ID", "id"},
+                    {"AT", "at"},
+                    {"ACTOR", "",
+                     [](const Json& e) {
+                       std::string label = StringOf(e, "actor.label");
+                       return label.empty() ? Dash(StringOf(e, "actor.type")) : label;
+                     }},
+                    {"ACTION", "action"},
+                    {"ENTITY", "",
+                     [](const Json& e) {
+                       std::string type = StringOf(e, "entity_type");
+                       const Json* id = Lookup(e, "entity_id");
+                       if (id != nullptr && id->is_number_integer()) {
+                         return Dash(type) + " " + std::to_string(id->get<int64_t>());
+                       }
+                       return Dash(type);
+                     }},
+                    {"CLIENT", "client_id"},
+                    {"FROM", "remote_address"}},
+                   "audit entries");
 }
 
 // ---- backup

@@ -35,8 +35,7 @@ void PrintChanged(Context& ctx, const Json& obj, std::string_view verb, std::str
 Status Show(Context& ctx, const std::string& path, const std::vector<std::string>& first) {
   VIGIL_ASSIGN_OR_RETURN(ApiClient * api, ctx.Api());
   VIGIL_ASSIGN_OR_RETURN(Json obj, api->Get(path));
-  PrintObject(ctx, obj, first);
-  return Status::Ok();
+  return PrintObject(ctx, obj, first);
 }
 
 Status Create(Context& ctx, const std::string& path, const BodyFields& body,
@@ -100,15 +99,14 @@ void AddClients(CLI::App& app, Registry& reg) {
     AddListQuery(qs, list->list);
     qs.Add("status", list->status);
     VIGIL_ASSIGN_OR_RETURN(Json page, api->Get("/api/v1/clients" + qs.str()));
-    PrintPage(ctx, page,
-              {{"ID", "id"},
-               {"NAME", "name"},
-               {"STATUS", "status"},
-               {"TIMEZONE", "timezone"},
-               {"EMPLOYEES", "employees"},
-               {"CURRENCY", "currency"}},
-              "clients");
-    return Status::Ok();
+    return PrintPage(ctx, page,
+                     {{"ID", "id"},
+                      {"NAME", "name"},
+                      {"STATUS", "status"},
+                      {"TIMEZONE", "timezone"},
+                      {"EMPLOYEES", "employees"},
+                      {"CURRENCY", "currency"}},
+                     "clients");
   });
   AddListFlags(cmd, list->list, "id, name, created_at, updated_at, employees", true);
   cmd->add_option("--status", list->status, "active or archived")
@@ -161,11 +159,10 @@ void AddSites(CLI::App& app, Registry& reg) {
         AddListQuery(qs, list->list);
         VIGIL_ASSIGN_OR_RETURN(
             Json page, api->Get(fmt::format("/api/v1/clients/{}/sites{}", list->id, qs.str())));
-        PrintPage(
+        return PrintPage(
             ctx, page,
             {{"ID", "id"}, {"NAME", "name"}, {"TIMEZONE", "timezone"}, {"ADDRESS", "address"}},
             "sites");
-        return Status::Ok();
       });
   AddIdArg(cmd, list->id, "CLIENT_ID", "client id");
   AddListFlags(cmd, list->list, "id, name, created_at", true);
@@ -249,16 +246,15 @@ void AddContacts(CLI::App& app, Registry& reg) {
         qs.Add("flag", list->flag);
         VIGIL_ASSIGN_OR_RETURN(
             Json page, api->Get(fmt::format("/api/v1/clients/{}/contacts{}", list->id, qs.str())));
-        PrintPage(ctx, page,
-                  {{"ID", "id"},
-                   {"NAME", "name"},
-                   {"EMAIL", "email"},
-                   {"PHONE", "phone"},
-                   {"TITLE", "title"},
-                   {"SITE", "site_id"},
-                   {"FLAGS", "", ContactFlags}},
-                  "contacts");
-        return Status::Ok();
+        return PrintPage(ctx, page,
+                         {{"ID", "id"},
+                          {"NAME", "name"},
+                          {"EMAIL", "email"},
+                          {"PHONE", "phone"},
+                          {"TITLE", "title"},
+                          {"SITE", "site_id"},
+                          {"FLAGS", "", ContactFlags}},
+                         "contacts");
       });
   AddIdArg(cmd, list->id, "CLIENT_ID", "client id");
   AddListFlags(cmd, list->list, "id, name, email, created_at", true);

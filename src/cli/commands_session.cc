@@ -236,14 +236,16 @@ Status Whoami(Context& ctx) {
     ctx.PrintJson(me);
     return Status::Ok();
   }
+  const Json* user = Lookup(me, "user");
+  if (user == nullptr || !user->is_object()) {
+    return Internal("the server sent an invalid response");
+  }
   Json flat = Json::object();
   flat["server"] = api->server();
-  if (const Json* user = Lookup(me, "user"); user != nullptr && user->is_object()) {
-    for (const char* key :
-         {"id", "email", "name", "role", "client_id", "totp_enabled", "last_login_at"}) {
-      if (const Json* v = Lookup(*user, key)) {
-        flat[key] = *v;
-      }
+  for (const char* key :
+       {"id", "email", "name", "role", "client_id", "totp_enabled", "last_login_at"}) {
+    if (const Json* v = Lookup(*user, key)) {
+      flat[key] = *v;
     }
   }
   for (const char* key : {"auth_method", "token_scope", "recovery_codes_left"}) {
@@ -263,7 +265,10 @@ Status Health(Context& ctx) {
     ctx.PrintJson(health);
     return Status::Ok();
   }
-  Json flat = health.is_object() ? health : Json::object();
+  if (!health.is_object()) {
+    return Internal("the server sent an invalid response");
+  }
+  Json flat = health;
   flat["server"] = api->server();
   ctx.Print(RenderKeyValues(flat, {"server", "status", "version"}));
   return Status::Ok();

@@ -42,17 +42,16 @@ Status ListUsers(Context& ctx, const UserFlags& f) {
     qs.Add("disabled", "false");
   }
   VIGIL_ASSIGN_OR_RETURN(Json page, api->Get("/api/v1/users" + qs.str()));
-  PrintPage(ctx, page,
-            {{"ID", "id"},
-             {"EMAIL", "email"},
-             {"NAME", "name"},
-             {"ROLE", "role"},
-             {"CLIENT", "client_id"},
-             {"DISABLED", "disabled"},
-             {"2FA", "totp_enabled"},
-             {"LAST LOGIN", "last_login_at"}},
-            "users");
-  return Status::Ok();
+  return PrintPage(ctx, page,
+                   {{"ID", "id"},
+                    {"EMAIL", "email"},
+                    {"NAME", "name"},
+                    {"ROLE", "role"},
+                    {"CLIENT", "client_id"},
+                    {"DISABLED", "disabled"},
+                    {"2FA", "totp_enabled"},
+                    {"LAST LOGIN", "last_login_at"}},
+                   "users");
 }
 
 Status CreateUser(Context& ctx, const UserFlags& f) {
@@ -143,8 +142,7 @@ void AddUserCommands(CLI::App& app, Registry& reg) {
   cmd = reg.Add(*group, "show", "Show one user", [show](Context& ctx) -> Status {
     VIGIL_ASSIGN_OR_RETURN(ApiClient * api, ctx.Api());
     VIGIL_ASSIGN_OR_RETURN(Json user, api->Get(fmt::format("/api/v1/users/{}", show->id)));
-    PrintObject(ctx, user, kUserOrder);
-    return Status::Ok();
+    return PrintObject(ctx, user, kUserOrder);
   });
   AddIdArg(cmd, show->id, "ID", "user id");
 

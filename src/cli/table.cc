@@ -47,8 +47,46 @@ size_t Utf8Length(std::string_view s, size_t i) {
   return n;
 }
 
+constexpr std::string_view kWeekdays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+bool IsWeekdayObject(const Json& v) {
+  if (!v.is_object() || v.empty()) {
+    return false;
+  }
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (std::find(std::begin(kWeekdays), std::end(kWeekdays), it.key()) == std::end(kWeekdays)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Opening hours {"mon": ["08:00", "17:00"], "sat": null}: in week order, "08:00-17:00" / "closed".
+void FlattenWeek(const Json& v, const std::string& key,
+                 std::vector<std::pair<std::string, std::string>>& out) {
+  for (std::string_view day : kWeekdays) {
+    auto it = v.find(day);
+    if (it == v.end()) {
+      continue;
+    }
+    std::string text;
+    if (it->is_null()) {
+      text = "closed";
+    } else if (it->is_array() && it->size() == 2 && (*it)[0].is_string() && (*it)[1].is_string()) {
+      text = SanitizeLine((*it)[0].get<std::string>() + "-" + (*it)[1].get<std::string>(), 40);
+    } else {
+      text = Display(&*it, 200);
+    }
+    out.emplace_back(SanitizeLine(key, 60) + "." + std::string(day), text);
+  }
+}
+
 void Flatten(const Json& v, const std::string& key,
              std::vector<std::pair<std::string, std::string>>& out) {
+  if (IsWeekdayObject(v)) {
+    FlattenWeek(v, key, out);
+    return;
+  }
   if (v.is_object() && !v.empty()) {
     for (auto it = v.begin(); it != v.end(); ++it) {
       Flatten(it.value(), key.empty() ? it.key() : key + "." + it.key(), out);
@@ -157,8 +195,9 @@ std::string RenderTable(const Json& items, const std::vector<Column>& columns) {
     for (const Json& item : items) {
       rows.emplace_back();
       for (const auto& c : columns) {
-        rows.back().push_back(c.format ? SanitizeLine(c.format(item), 48)
-                                       : Display(Lookup(item, c.path), 48));
+        std::string cell =
+            c.format ? SanitizeLine(c.format(item), 48) : Display(Lookup(item, c.path), 48);
+        rows.back().push_back(cell.empty() ? "-" : std::move(cell));
       }
     }
   }

@@ -203,7 +203,9 @@ Result<HttpResponse> HttpClient::Send(std::string_view method, const std::string
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method_str.c_str());  // libcurl copies it
     if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
       curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());  // not copied: lives until return
+      // Not copied: `body` outlives the transfer. Never NULL, which would mean "use the read
+      // callback" (stdin).
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.empty() ? "" : body.data());
     }
   }
 

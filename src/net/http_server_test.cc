@@ -913,6 +913,24 @@ TEST(HttpServerTlsTest, PlainHttpOnTlsPortIsClosedHarmlessly) {
 // ---------------------------------------------------------------------------------------------
 // HttpClient errors
 
+TEST(HttpClientTest, SendsMethodsAndEmptyBodies) {
+  auto ts = TestServer::Start(FastOptions(), Echo);
+  ASSERT_TRUE(ts);
+  HttpClient client(FastClient());
+  for (const char* method : {"POST", "PUT", "PATCH", "DELETE", "GET"}) {
+    auto res = client.Send(method, ts->Url("/m"), {{"X-Test", ""}});
+    ASSERT_TRUE(res.has_value()) << method << ": " << res.error().ToString();
+    EXPECT_EQ(res->status, 200) << method;
+    EXPECT_THAT(res->body, HasSubstr(std::string("method=") + method + "\n"));
+    EXPECT_THAT(res->body, HasSubstr("x-test=\n"));  // sent with an empty value
+    EXPECT_THAT(res->body, ::testing::EndsWith("body="));
+  }
+  auto head = client.Send("HEAD", ts->Url("/m"), {});
+  ASSERT_TRUE(head.has_value()) << head.error().ToString();
+  EXPECT_EQ(head->status, 200);
+  EXPECT_TRUE(head->body.empty());
+}
+
 TEST(HttpClientTest, ResponseOverLimitIsResourceExhausted) {
   auto ts = TestServer::Start(FastOptions(), [](const HttpRequest& req) {
     return Text(200, std::string(req.path == "/big" ? 10'000 : 10, 'b'));

@@ -1,0 +1,213 @@
+// The three programs as a user runs them: vigild started as a process on a free port, the vigil CLI
+// against it, vigild --backup of the live store, and a graceful stop on SIGTERM.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/crypto.h"
+#include "net/http_client.h"
+#include "storage/database.h"
+
+namespace vigil::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kPassword = "correct horse battery staple";
+
+// Runs a shell command, returns its exit code and standard output.
+std::pair<int, std::string> Shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return {-1, ""};
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class Vigild {
+ public:
+  explicit Vigild(const fs::path& data) : data_(data) {
+    fs::create_directories(data);
+    log_ = data / "vigild.log";
+    pid_ = fork();
+    if (pid_ == 0) {
+      setenv("VIGIL_OWNER_PASSWORD", kPassword, 1);
+      FILE* f = std::fopen(log_.c_str(), "w");
+      dup2(fileno(f), 1);
+      dup2(fileno(f), 2);
+      execl(VIGILD_PATH, VIGILD_PATH, "--listen", "127.0.0.1:0", "--data", data.c_str(),
+            "--log-format", "json", "--insecure-fast-password-hashing", nullptr);
+      _exit(127);
+    }
+    // Wait for the "listening on" line.
+    for (int i = 0; i < 200 && port_ == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::ifstream in(log_);
+      std::string line;
+      while (std::getline(in, line)) {
+        auto at = line.find("vigild: listening on 127.0.0.1:");
+        if (at != std::string::npos) port_ = std::stoi(line.substr(at + 31));
+      }
+    }
+  }
+  ~Vigild() { Stop(); }
+
+  // SIGTERM; returns the exit status.
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string Log() const {
+    std::ifstream in(log_);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+ private:
+  fs::path data_, log_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+class E2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(crypto::Init().ok());
+    dir_ = fs::temp_directory_path() / ("vigil-e2e-" + crypto::Sha256Hex(crypto::RandomToken()).substr(0, 10));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Cli(const std::string& args) const {
+    return std::string(VIGIL_CLI_PATH) + " --config " + (dir_ / "cli.json").string() + " " + args;
+  }
+  fs::path dir_;
+};
+
+TEST_F(E2eTest, ProgramsAnswerHelpAndVersion) {
+  for (const char* bin : {VIGILD_PATH, VIGIL_CLI_PATH, VIGIL_AGENT_PATH}) {
+    auto [code, out] = Shell(std::string(bin) + " --version");
+    EXPECT_EQ(code, 0) << bin;
+    EXPECT_NE(out.find("0.1.0"), std::string::npos) << out;
+    auto [hcode, help] = Shell(std::string(bin) + " --help");
+    EXPECT_EQ(hcode, 0) << bin;
+    EXPECT_NE(help.find("--version"), std::string::npos) << help;
+  }
+}
+
+TEST_F(E2eTest, ServeUseWithTheCliBackUpAndStopGracefully) {
+  Vigild d(dir_ / "data");
+  ASSERT_GT(d.port(), 0) << d.Log();
+  net::HttpClient http;
+  auto health = http.Send("GET", d.url() + "/healthz", {});
+  ASSERT_TRUE(health.has_value());
+  EXPECT_EQ(health->status, 200);
+  auto metrics = http.Send("GET", d.url() + "/metrics", {});
+  EXPECT_NE(metrics->body.find("vigil_http_requests_total"), std::string::npos);
+  auto doc = http.Send("GET", d.url() + "/api/v1/openapi.json", {});
+  EXPECT_EQ(json::parse(doc->body)["openapi"], "3.1.0");
+
+  // The CLI: log in (creates and stores an API token), create and list clients.
+  auto [login, login_out] = Shell("printf '%s' '" + std::string(kPassword) + "' | " +
+                                Cli("login --server " + d.url() +
+                                    " --email owner@vigil.localhost --password-stdin 2>&1"));
+  ASSERT_EQ(login, 0) << login_out;
+  EXPECT_EQ(fs::status(dir_ / "cli.json").permissions() & fs::perms::others_read,
+            fs::perms::none);
+  auto [create, create_out] = Shell(Cli("clients create --name 'Acme Dental' --timezone "
+                                      "Europe/Berlin --employees 12 2>&1"));
+  EXPECT_EQ(create, 0) << create_out;
+  auto [dup, dup_out] = Shell(Cli("clients create --name 'acme dental' 2>&1"));
+  EXPECT_EQ(dup, 6) << dup_out;  // conflict
+  EXPECT_NE(dup_out.find("name"), std::string::npos) << dup_out;
+  EXPECT_EQ(std::count(dup_out.begin(), dup_out.end(), '\n'), 1) << "one clear line: " << dup_out;
+  auto [list, list_out] = Shell(Cli("--json clients list"));
+  ASSERT_EQ(list, 0) << list_out;
+  auto listed = json::parse(list_out);
+  ASSERT_EQ(listed["total"], 1);
+  EXPECT_EQ(listed["items"][0]["name"], "Acme Dental");
+  auto [table, table_out] = Shell(Cli("clients list"));
+  EXPECT_NE(table_out.find("Acme Dental"), std::string::npos) << table_out;
+  auto [missing, missing_out] = Shell(Cli("clients show 999 2>&1"));
+  EXPECT_EQ(missing, 5) << missing_out;
+
+  // A consistent copy of the live store, taken by a second process while the first serves.
+  fs::path copy = dir_ / "copy.db";
+  auto [backup, backup_out] = Shell(std::string(VIGILD_PATH) + " --data " +
+                                  (dir_ / "data").string() + " --backup " + copy.string() + " 2>&1");
+  ASSERT_EQ(backup, 0) << backup_out;
+  {
+    auto db = storage::OpenDatabase(copy.string());
+    ASSERT_TRUE(db.has_value()) << db.status().ToString();
+    int64_t n = 0;
+    ASSERT_TRUE((*db)->Read([&](storage::Tx& tx) -> Status {
+                       VIGIL_ASSIGN_OR_RETURN(auto rows,
+                                              tx.Query("SELECT COUNT(*) FROM clients"));
+                       n = rows[0].Int(0);
+                       return Status::Ok();
+                     })
+                    .ok());
+    EXPECT_EQ(n, 1);
+  }
+  auto [api_backup, api_backup_out] = Shell(Cli("backup 2>&1"));
+  EXPECT_EQ(api_backup, 0) << api_backup_out;
+
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
+  EXPECT_NE(d.Log().find("\"msg\":\"vigild stopped\""), std::string::npos) << d.Log();
+
+  // Restore: a vigild started on the copy serves the same data.
+  fs::create_directories(dir_ / "restored");
+  fs::copy_file(copy, dir_ / "restored" / "vigil.db");
+  Vigild restored(dir_ / "restored");
+  ASSERT_GT(restored.port(), 0) << restored.Log();
+  // The CLI's token was saved for the first server's URL; the restored store knows it too.
+  std::ifstream cfg(dir_ / "cli.json");
+  std::string token = json::parse(cfg)["token"];
+  auto [again, again_out] =
+      Shell(Cli("--server " + restored.url() + " --token " + token + " --json clients list"));
+  ASSERT_EQ(again, 0) << again_out;
+  EXPECT_EQ(json::parse(again_out)["items"][0]["name"], "Acme Dental");
+}
+
+TEST_F(E2eTest, RefusesAStoreFromTheFuture) {
+  fs::path db = dir_ / "future.db";
+  {
+    auto opened = storage::OpenDatabase(db.string());
+    ASSERT_TRUE(opened.has_value());
+    ASSERT_TRUE((*opened)
+                    ->Write([](storage::Tx& tx) {
+                      return tx
+                          .Exec("INSERT INTO schema_version (version, name, applied_at_ms) "
+                                "VALUES (9999, 'from the future', 0)")
+                          .status();
+                    })
+                    .ok());
+  }
+  auto [code, out] = Shell(std::string(VIGILD_PATH) + " --store sqlite://" + db.string() +
+                         " --listen 127.0.0.1:0 2>&1");
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("9999"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace vigil::testing
