@@ -22,8 +22,7 @@ struct World {
   std::string token;
 
   World() {
-    auto dir = std::filesystem::temp_directory_path() /
-               ("vigil-fuzz-" + std::to_string(getpid()));
+    auto dir = std::filesystem::temp_directory_path() / ("vigil-fuzz-" + std::to_string(getpid()));
     std::filesystem::remove_all(dir);
     vigil::server::AppOptions o;
     o.data_dir = dir.string();
@@ -32,8 +31,9 @@ struct World {
     (void)app->EnsureOwner("owner@example.com", "correct horse battery");
     vigil::storage::AuditContext a;
     a.now = clock.Now();
-    token = app->auth().IssueToken(vigil::UserId{1}, "fuzz", vigil::domain::TokenScope::kWrite,
-                                   std::nullopt, a)
+    token = app->auth()
+                .IssueToken(vigil::UserId{1}, "fuzz", vigil::domain::TokenScope::kWrite,
+                            std::nullopt, a)
                 ->secret;
     // Something to find and change.
     vigil::net::HttpRequest req;
@@ -46,13 +46,20 @@ struct World {
 };
 
 const char* kTargets[][2] = {
-    {"POST", "/api/v1/clients"},          {"PATCH", "/api/v1/clients/1"},
-    {"POST", "/api/v1/clients/1/sites"},  {"POST", "/api/v1/clients/1/contacts"},
-    {"PATCH", "/api/v1/contacts/1"},      {"POST", "/api/v1/users"},
-    {"PATCH", "/api/v1/users/1"},         {"POST", "/api/v1/tokens"},
-    {"POST", "/api/v1/auth/login"},       {"PATCH", "/api/v1/settings"},
-    {"GET", "/api/v1/clients"},           {"GET", "/api/v1/audit"},
-    {"POST", "/api/v1/auth/totp/confirm"}, {"GET", "/api/v1/users"},
+    {"POST", "/api/v1/clients"},
+    {"PATCH", "/api/v1/clients/1"},
+    {"POST", "/api/v1/clients/1/sites"},
+    {"POST", "/api/v1/clients/1/contacts"},
+    {"PATCH", "/api/v1/contacts/1"},
+    {"POST", "/api/v1/users"},
+    {"PATCH", "/api/v1/users/1"},
+    {"POST", "/api/v1/tokens"},
+    {"POST", "/api/v1/auth/login"},
+    {"PATCH", "/api/v1/settings"},
+    {"GET", "/api/v1/clients"},
+    {"GET", "/api/v1/audit"},
+    {"POST", "/api/v1/auth/totp/confirm"},
+    {"GET", "/api/v1/users"},
 };
 
 }  // namespace

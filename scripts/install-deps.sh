@@ -9,7 +9,7 @@ packages=(
   libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libpq-dev libsodium-dev liboath-dev libssl-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  sqlite3 openssl curl ca-certificates
+  sqlite3 openssl curl ca-certificates tzdata
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(

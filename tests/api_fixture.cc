@@ -44,9 +44,8 @@ ApiFixture::ApiFixture(const std::string& store) : clock_(FromUnixMillis(1'795'0
     auto admin = storage::OpenDatabase(base);
     EXPECT_TRUE(admin.has_value()) << admin.status().ToString();
     if (admin) {
-      Status st = (*admin)->Write([&](storage::Tx& tx) {
-        return tx.Exec("CREATE SCHEMA " + pg_schema_).status();
-      });
+      Status st = (*admin)->Write(
+          [&](storage::Tx& tx) { return tx.Exec("CREATE SCHEMA " + pg_schema_).status(); });
       EXPECT_TRUE(st.ok()) << st.ToString();
     }
     options.store_url = WithSearchPath(base, pg_schema_);
@@ -87,6 +86,7 @@ Response ApiFixture::Call(const std::string& method, const std::string& target, 
   req.query = q == std::string::npos ? "" : target.substr(q + 1);
   req.body = body;
   req.remote_address = remote;
+  req.tls = tls_;
   bool has_body = method == "POST" || method == "PATCH" || method == "PUT";
   if (has_body && !content_type.empty()) req.headers.emplace_back("content-type", content_type);
   if (!auth.bearer.empty()) req.headers.emplace_back("authorization", "Bearer " + auth.bearer);

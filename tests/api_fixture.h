@@ -24,9 +24,9 @@ namespace vigil::testing {
 
 // How a request authenticates.
 struct Auth {
-  std::string bearer;      // API token
-  std::string cookie;      // session token
-  std::string csrf;        // sent as X-CSRF-Token when set
+  std::string bearer;  // API token
+  std::string cookie;  // session token
+  std::string csrf;    // sent as X-CSRF-Token when set
   static Auth None() { return {}; }
   static Auth Token(std::string t) { return {std::move(t), "", ""}; }
   static Auth Session(std::string cookie, std::string csrf) {
@@ -70,8 +70,8 @@ class ApiFixture {
 
   // Creates a user with `role` (bound to `client` for client roles) and returns an API token
   // (write scope) for it.
-  Auth UserWithToken(domain::Role role, std::optional<ClientId> client, std::string* email = nullptr,
-                     UserId* id = nullptr);
+  Auth UserWithToken(domain::Role role, std::optional<ClientId> client,
+                     std::string* email = nullptr, UserId* id = nullptr);
 
   ClientId CreateClient(const std::string& name);
   SiteId CreateSite(ClientId client, const std::string& name);
@@ -80,6 +80,8 @@ class ApiFixture {
   // Number of rows in a table (for "bad input changes nothing").
   int64_t Count(const std::string& table);
 
+  // Requests arrive as if over TLS from now on.
+  void set_tls(bool tls) { tls_ = tls; }
   server::App& app() { return *app_; }
   FakeClock& clock() { return clock_; }
   const Auth& owner() const { return owner_; }
@@ -91,6 +93,7 @@ class ApiFixture {
   std::unique_ptr<server::App> app_;
   Auth owner_;
   int users_ = 0;
+  bool tls_ = false;
 };
 
 }  // namespace vigil::testing

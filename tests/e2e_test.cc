@@ -94,7 +94,8 @@ class E2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(crypto::Init().ok());
-    dir_ = fs::temp_directory_path() / ("vigil-e2e-" + crypto::Sha256Hex(crypto::RandomToken()).substr(0, 10));
+    dir_ = fs::temp_directory_path() /
+           ("vigil-e2e-" + crypto::Sha256Hex(crypto::RandomToken()).substr(0, 10));
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -128,14 +129,14 @@ TEST_F(E2eTest, ServeUseWithTheCliBackUpAndStopGracefully) {
   EXPECT_EQ(json::parse(doc->body)["openapi"], "3.1.0");
 
   // The CLI: log in (creates and stores an API token), create and list clients.
-  auto [login, login_out] = Shell("printf '%s' '" + std::string(kPassword) + "' | " +
-                                Cli("login --server " + d.url() +
-                                    " --email owner@vigil.localhost --password-stdin 2>&1"));
+  auto [login, login_out] = Shell(
+      "printf '%s' '" + std::string(kPassword) + "' | " +
+      Cli("login --server " + d.url() + " --email owner@vigil.localhost --password-stdin 2>&1"));
   ASSERT_EQ(login, 0) << login_out;
-  EXPECT_EQ(fs::status(dir_ / "cli.json").permissions() & fs::perms::others_read,
-            fs::perms::none);
-  auto [create, create_out] = Shell(Cli("clients create --name 'Acme Dental' --timezone "
-                                      "Europe/Berlin --employees 12 2>&1"));
+  EXPECT_EQ(fs::status(dir_ / "cli.json").permissions() & fs::perms::others_read, fs::perms::none);
+  auto [create, create_out] =
+      Shell(Cli("clients create --name 'Acme Dental' --timezone "
+                "Europe/Berlin --employees 12 2>&1"));
   EXPECT_EQ(create, 0) << create_out;
   auto [dup, dup_out] = Shell(Cli("clients create --name 'acme dental' 2>&1"));
   EXPECT_EQ(dup, 6) << dup_out;  // conflict
@@ -153,19 +154,20 @@ TEST_F(E2eTest, ServeUseWithTheCliBackUpAndStopGracefully) {
 
   // A consistent copy of the live store, taken by a second process while the first serves.
   fs::path copy = dir_ / "copy.db";
-  auto [backup, backup_out] = Shell(std::string(VIGILD_PATH) + " --data " +
-                                  (dir_ / "data").string() + " --backup " + copy.string() + " 2>&1");
+  auto [backup, backup_out] =
+      Shell(std::string(VIGILD_PATH) + " --data " + (dir_ / "data").string() + " --backup " +
+            copy.string() + " 2>&1");
   ASSERT_EQ(backup, 0) << backup_out;
   {
     auto db = storage::OpenDatabase(copy.string());
     ASSERT_TRUE(db.has_value()) << db.status().ToString();
     int64_t n = 0;
-    ASSERT_TRUE((*db)->Read([&](storage::Tx& tx) -> Status {
-                       VIGIL_ASSIGN_OR_RETURN(auto rows,
-                                              tx.Query("SELECT COUNT(*) FROM clients"));
-                       n = rows[0].Int(0);
-                       return Status::Ok();
-                     })
+    ASSERT_TRUE((*db)
+                    ->Read([&](storage::Tx& tx) -> Status {
+                      VIGIL_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT COUNT(*) FROM clients"));
+                      n = rows[0].Int(0);
+                      return Status::Ok();
+                    })
                     .ok());
     EXPECT_EQ(n, 1);
   }
@@ -197,14 +199,15 @@ TEST_F(E2eTest, RefusesAStoreFromTheFuture) {
     ASSERT_TRUE((*opened)
                     ->Write([](storage::Tx& tx) {
                       return tx
-                          .Exec("INSERT INTO schema_version (version, name, applied_at_ms) "
-                                "VALUES (9999, 'from the future', 0)")
+                          .Exec(
+                              "INSERT INTO schema_version (version, name, applied_at_ms) "
+                              "VALUES (9999, 'from the future', 0)")
                           .status();
                     })
                     .ok());
   }
   auto [code, out] = Shell(std::string(VIGILD_PATH) + " --store sqlite://" + db.string() +
-                         " --listen 127.0.0.1:0 2>&1");
+                           " --listen 127.0.0.1:0 2>&1");
   EXPECT_EQ(code, 1);
   EXPECT_NE(out.find("9999"), std::string::npos) << out;
 }

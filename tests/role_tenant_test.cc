@@ -43,7 +43,7 @@ struct Expectation {
   int ok_status_postgres = 0;  // when it differs on PostgreSQL
 };
 
-const std::set<Role> kEveryone = {Role::kOwner,   Role::kAdmin,       Role::kTechnician,
+const std::set<Role> kEveryone = {Role::kOwner,      Role::kAdmin,   Role::kTechnician,
                                   Role::kDispatcher, Role::kBilling, Role::kClientAdmin,
                                   Role::kClientUser};
 const std::set<Role> kOwnerAdmin = {Role::kOwner, Role::kAdmin};
@@ -91,14 +91,25 @@ std::vector<Expectation> Expectations() {
   e.push_back({"GET", "/metrics", {}, true, false, 200, fixed("/metrics")});
   e.push_back({"GET", "/api/v1/openapi.json", {}, true, false, 200, fixed("/api/v1/openapi.json")});
   // On PostgreSQL, backups are pg_dump's job: the owner gets a clear 409 instead.
-  e.push_back({"POST", "/api/v1/admin/backup", {Role::kOwner}, false, false, 201,
-               fixed("/api/v1/admin/backup"), 409});
+  e.push_back({"POST",
+               "/api/v1/admin/backup",
+               {Role::kOwner},
+               false,
+               false,
+               201,
+               fixed("/api/v1/admin/backup"),
+               409});
   // --- auth
-  e.push_back({"POST", "/api/v1/auth/login", {}, true, false, 200,
+  e.push_back({"POST",
+               "/api/v1/auth/login",
+               {},
+               true,
+               false,
+               200,
                fixed("/api/v1/auth/login", json{{"email", ApiFixture::kOwnerEmail},
                                                 {"password", ApiFixture::kPassword}})});
-  e.push_back({"POST", "/api/v1/auth/logout", kEveryone, false, false, 204,
-               fixed("/api/v1/auth/logout")});
+  e.push_back(
+      {"POST", "/api/v1/auth/logout", kEveryone, false, false, 204, fixed("/api/v1/auth/logout")});
   e.push_back({"GET", "/api/v1/auth/me", kEveryone, false, false, 200, fixed("/api/v1/auth/me")});
   e.push_back({"POST", "/api/v1/auth/password", kEveryone, false, false, 204,
                fixed("/api/v1/auth/password", json{{"current_password", ApiFixture::kPassword},
@@ -113,16 +124,22 @@ std::vector<Expectation> Expectations() {
                fixed("/api/v1/auth/totp/disable",
                      json{{"password", ApiFixture::kPassword}, {"code", "123456"}})});
   // --- settings, audit
-  e.push_back({"GET", "/api/v1/settings", kOwnerAdmin, false, false, 200, fixed("/api/v1/settings")});
-  e.push_back({"PATCH", "/api/v1/settings", {Role::kOwner}, false, false, 200,
+  e.push_back(
+      {"GET", "/api/v1/settings", kOwnerAdmin, false, false, 200, fixed("/api/v1/settings")});
+  e.push_back({"PATCH",
+               "/api/v1/settings",
+               {Role::kOwner},
+               false,
+               false,
+               200,
                fixed("/api/v1/settings", json::object())});
   e.push_back({"GET", "/api/v1/audit", kOwnerAdmin, false, false, 200, fixed("/api/v1/audit")});
   // --- clients
   e.push_back({"GET", "/api/v1/clients", kEveryone, false, false, 200, fixed("/api/v1/clients")});
-  e.push_back({"POST", "/api/v1/clients", kOwnerAdmin, false, false, 201,
-               [](World& w, ClientId, Role) {
-                 return Request{"/api/v1/clients", json{{"name", w.Unique("New client")}}};
-               }});
+  e.push_back(
+      {"POST", "/api/v1/clients", kOwnerAdmin, false, false, 201, [](World& w, ClientId, Role) {
+         return Request{"/api/v1/clients", json{{"name", w.Unique("New client")}}};
+       }});
   e.push_back({"GET", "/api/v1/clients/{id}", kEveryone, false, true, 200,
                client_path("/api/v1/clients/{id}")});
   e.push_back({"PATCH", "/api/v1/clients/{id}", kOwnerAdmin, false, true, 200,
@@ -130,26 +147,35 @@ std::vector<Expectation> Expectations() {
   // --- sites
   e.push_back({"GET", "/api/v1/clients/{id}/sites", kEveryone, false, true, 200,
                client_path("/api/v1/clients/{id}/sites")});
-  e.push_back({"POST", "/api/v1/clients/{id}/sites", {Role::kOwner, Role::kAdmin, Role::kClientAdmin},
-               false, true, 201, [](World& w, ClientId c, Role) {
+  e.push_back({"POST",
+               "/api/v1/clients/{id}/sites",
+               {Role::kOwner, Role::kAdmin, Role::kClientAdmin},
+               false,
+               true,
+               201,
+               [](World& w, ClientId c, Role) {
                  return Request{Path("/api/v1/clients/{id}/sites", Raw(c)),
                                 json{{"name", w.Unique("Site")}}};
                }});
-  e.push_back({"GET", "/api/v1/sites/{id}", kEveryone, false, true, 200,
+  e.push_back(
+      {"GET", "/api/v1/sites/{id}", kEveryone, false, true, 200, [](World& w, ClientId c, Role) {
+         return Request{Path("/api/v1/sites/{id}", Raw(w.f.CreateSite(c, w.Unique("S")))), nullptr};
+       }});
+  e.push_back({"PATCH",
+               "/api/v1/sites/{id}",
+               {Role::kOwner, Role::kAdmin, Role::kClientAdmin},
+               false,
+               true,
+               200,
                [](World& w, ClientId c, Role) {
-                 return Request{Path("/api/v1/sites/{id}", Raw(w.f.CreateSite(c, w.Unique("S")))),
-                                nullptr};
-               }});
-  e.push_back({"PATCH", "/api/v1/sites/{id}", {Role::kOwner, Role::kAdmin, Role::kClientAdmin},
-               false, true, 200, [](World& w, ClientId c, Role) {
                  return Request{Path("/api/v1/sites/{id}", Raw(w.f.CreateSite(c, w.Unique("S")))),
                                 json{{"address", "Main St 1"}}};
                }});
-  e.push_back({"DELETE", "/api/v1/sites/{id}", kOwnerAdmin, false, true, 204,
-               [](World& w, ClientId c, Role) {
-                 return Request{Path("/api/v1/sites/{id}", Raw(w.f.CreateSite(c, w.Unique("S")))),
-                                nullptr};
-               }});
+  e.push_back(
+      {"DELETE", "/api/v1/sites/{id}", kOwnerAdmin, false, true, 204,
+       [](World& w, ClientId c, Role) {
+         return Request{Path("/api/v1/sites/{id}", Raw(w.f.CreateSite(c, w.Unique("S")))), nullptr};
+       }});
   // --- contacts
   const std::set<Role> contact_editors = {Role::kOwner, Role::kAdmin, Role::kDispatcher,
                                           Role::kClientAdmin};
@@ -157,33 +183,36 @@ std::vector<Expectation> Expectations() {
                client_path("/api/v1/clients/{id}/contacts")});
   e.push_back({"POST", "/api/v1/clients/{id}/contacts", contact_editors, false, true, 201,
                client_path("/api/v1/clients/{id}/contacts", json{{"name", "Pat Contact"}})});
-  e.push_back({"GET", "/api/v1/contacts/{id}", kEveryone, false, true, 200,
-               [](World& w, ClientId c, Role) {
-                 return Request{Path("/api/v1/contacts/{id}", Raw(w.f.CreateContact(c, "Pat"))),
-                                nullptr};
-               }});
+  e.push_back(
+      {"GET", "/api/v1/contacts/{id}", kEveryone, false, true, 200, [](World& w, ClientId c, Role) {
+         return Request{Path("/api/v1/contacts/{id}", Raw(w.f.CreateContact(c, "Pat"))), nullptr};
+       }});
   e.push_back({"PATCH", "/api/v1/contacts/{id}", contact_editors, false, true, 200,
                [](World& w, ClientId c, Role) {
                  return Request{Path("/api/v1/contacts/{id}", Raw(w.f.CreateContact(c, "Pat"))),
                                 json{{"is_billing", true}}};
                }});
-  e.push_back({"DELETE", "/api/v1/contacts/{id}", {Role::kOwner, Role::kAdmin, Role::kClientAdmin},
-               false, true, 204, [](World& w, ClientId c, Role) {
-                 return Request{Path("/api/v1/contacts/{id}", Raw(w.f.CreateContact(c, "Pat"))),
-                                nullptr};
-               }});
+  e.push_back(
+      {"DELETE",
+       "/api/v1/contacts/{id}",
+       {Role::kOwner, Role::kAdmin, Role::kClientAdmin},
+       false,
+       true,
+       204,
+       [](World& w, ClientId c, Role) {
+         return Request{Path("/api/v1/contacts/{id}", Raw(w.f.CreateContact(c, "Pat"))), nullptr};
+       }});
   // --- users: owners and admins manage staff and contacts; a client admin manages the users of
   // its own client only.
   const std::set<Role> user_managers = {Role::kOwner, Role::kAdmin, Role::kClientAdmin};
   e.push_back({"GET", "/api/v1/users", user_managers, false, false, 200, fixed("/api/v1/users")});
-  e.push_back({"POST", "/api/v1/users", user_managers, false, true, 201,
-               [](World& w, ClientId c, Role) {
-                 return Request{"/api/v1/users",
-                                json{{"email", fmt::format("new{}@example.com", ++w.seq)},
-                                     {"name", "New"},
-                                     {"role", "client_user"},
-                                     {"client_id", Raw(c)}}};
-               }});
+  e.push_back(
+      {"POST", "/api/v1/users", user_managers, false, true, 201, [](World& w, ClientId c, Role) {
+         return Request{"/api/v1/users", json{{"email", fmt::format("new{}@example.com", ++w.seq)},
+                                              {"name", "New"},
+                                              {"role", "client_user"},
+                                              {"client_id", Raw(c)}}};
+       }});
   auto new_client_user = [](World& w, ClientId c) {
     auto r = w.f.Call("POST", "/api/v1/users", w.f.owner(),
                       json{{"email", fmt::format("cu{}@example.com", ++w.seq)},
@@ -240,7 +269,8 @@ TEST_P(RoleTenantTest, EveryRouteEveryRoleBothTenants) {
     // Anonymous callers.
     {
       Request req = e.build(w, w.own, Role::kOwner);
-      auto r = f.Call(e.method, req.target, Auth::None(), req.body.is_null() ? "" : req.body.dump());
+      auto r =
+          f.Call(e.method, req.target, Auth::None(), req.body.is_null() ? "" : req.body.dump());
       if (e.is_public) {
         EXPECT_EQ(r.status, e.ok_status) << e.method << " " << e.pattern << " anonymous: " << r.raw;
       } else {
@@ -254,11 +284,11 @@ TEST_P(RoleTenantTest, EveryRouteEveryRoleBothTenants) {
       for (Tenant tenant : {Tenant::kOwn, Tenant::kOther}) {
         ClientId target = tenant == Tenant::kOwn ? w.own : w.other;
         Request req = e.build(w, target, role);
-        auto r = f.Call(e.method, req.target, w.auth[role],
-                        req.body.is_null() ? "" : req.body.dump());
-        std::string what = fmt::format("{} {} as {} on {} client: {}", e.method, req.target,
-                                       domain::RoleName(role),
-                                       tenant == Tenant::kOwn ? "own" : "other", r.raw);
+        auto r =
+            f.Call(e.method, req.target, w.auth[role], req.body.is_null() ? "" : req.body.dump());
+        std::string what =
+            fmt::format("{} {} as {} on {} client: {}", e.method, req.target,
+                        domain::RoleName(role), tenant == Tenant::kOwn ? "own" : "other", r.raw);
         int want;
         if (!e.roles.count(role)) {
           want = 403;

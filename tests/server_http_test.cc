@@ -47,19 +47,18 @@ class ServedApp {
 TEST(ServerHttpTest, SignInOverRealHttpAndUseTheSession) {
   ServedApp s;
   net::HttpClient c;
-  auto login = c.Send("POST", s.Url("/api/v1/auth/login"), {{"content-type", "application/json"}},
-                      json{{"email", ApiFixture::kOwnerEmail}, {"password", ApiFixture::kPassword}}
-                          .dump());
+  auto login =
+      c.Send("POST", s.Url("/api/v1/auth/login"), {{"content-type", "application/json"}},
+             json{{"email", ApiFixture::kOwnerEmail}, {"password", ApiFixture::kPassword}}.dump());
   ASSERT_TRUE(login.has_value()) << login.status().ToString();
   ASSERT_EQ(login->status, 200) << login->body;
   std::string cookie(login->Header("set-cookie").value_or(""));
   std::string session = cookie.substr(0, cookie.find(';'));
   std::string csrf = json::parse(login->body)["csrf_token"];
-  auto created = c.Send("POST", s.Url("/api/v1/clients"),
-                        {{"content-type", "application/json"},
-                         {"cookie", session},
-                         {"x-csrf-token", csrf}},
-                        R"({"name":"Over TCP"})");
+  auto created =
+      c.Send("POST", s.Url("/api/v1/clients"),
+             {{"content-type", "application/json"}, {"cookie", session}, {"x-csrf-token", csrf}},
+             R"({"name":"Over TCP"})");
   ASSERT_TRUE(created.has_value());
   EXPECT_EQ(created->status, 201) << created->body;
   EXPECT_EQ(created->Header("x-content-type-options").value_or(""), "nosniff");

@@ -146,7 +146,11 @@ std::string DescribeFailure(int status, std::string_view body) {
         if (!what.empty()) {
           what += "; ";
         }
-        what += field.empty() ? detail : field + ": " + detail;
+        if (!field.empty()) {
+          what += field;
+          what += ": ";
+        }
+        what += detail;
       }
     }
     if (what.empty()) {

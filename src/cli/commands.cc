@@ -121,9 +121,16 @@ CLI::App* Registry::Group(CLI::App& parent, const std::string& name,
 }
 
 std::string CommandPath(const CLI::App* app) {
-  std::string out;
+  std::vector<std::string> words;
   for (const CLI::App* a = app; a != nullptr && a->get_parent() != nullptr; a = a->get_parent()) {
-    out = out.empty() ? a->get_name() : a->get_name() + " " + out;
+    words.push_back(a->get_name());
+  }
+  std::string out;
+  for (auto it = words.rbegin(); it != words.rend(); ++it) {
+    if (!out.empty()) {
+      out += ' ';
+    }
+    out += *it;
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <string_view>
 
 #include "cli/commands.h"
 #include "core/version.h"
@@ -33,6 +34,24 @@ Exit codes:
   6  conflict (409)
   7  server unreachable, server error (5xx) or invalid response
 )";
+
+// The first command word of argv when it names no command ("vigil bogus"), else "".
+std::string UnknownCommand(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.empty() || arg[0] == '-') {
+      // Global options that take a value as the next word.
+      if (arg == "--server" || arg == "--token" || arg == "--config" || arg == "--ca" ||
+          arg == "--timeout") {
+        ++i;
+      }
+      continue;
+    }
+    auto known = app.get_subcommands([&](CLI::App* sub) { return sub->check_name(argv[i]); });
+    return known.empty() ? std::string(arg.substr(0, 64)) : std::string();
+  }
+  return "";
+}
 
 int Run(int argc, char** argv) {
   CLI::App app{"vigil: command-line client for the Vigil API", "vigil"};
@@ -76,6 +95,13 @@ int Run(int argc, char** argv) {
     for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
       sub = sub->get_subcommands().front();
       words += words.empty() ? sub->get_name() : " " + sub->get_name();
+    }
+    if (words.empty()) {
+      if (std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {
+        std::fprintf(stderr, "vigil: '%s' is not a vigil command\nRun 'vigil --help' for usage.\n",
+                     unknown.c_str());
+        return static_cast<int>(ExitCode::kUsage);
+      }
     }
     std::string help = words.empty() ? "vigil --help" : "vigil " + words + " --help";
     std::fprintf(stderr, "vigil: %s%s\nRun '%s' for usage.\n",

@@ -111,11 +111,8 @@ std::string SanitizeLine(std::string_view s, size_t max_chars) {
     if (c == '\t' || c == '\n' || c == '\r') {
       out += ' ';
       ++i;
-    } else if (c < 0x20 || c == 0x7F) {
-      out += '?';
-      ++i;
-    } else if (size_t n = Utf8Length(s, i); n == 0) {
-      out += '?';
+    } else if (size_t n = (c < 0x20 || c == 0x7F) ? 0 : Utf8Length(s, i); n == 0) {
+      out += '?';  // a control character or invalid UTF-8
       ++i;
     } else {
       out.append(s.substr(i, n));

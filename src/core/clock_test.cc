@@ -21,7 +21,8 @@ TEST(ClockTest, FakeClockAdvances) {
 TEST(ClockTest, SystemClockIsNearNow) {
   SystemClock c;
   auto now = std::chrono::system_clock::now();
-  auto diff = std::chrono::abs(c.Now() - std::chrono::time_point_cast<std::chrono::milliseconds>(now));
+  auto diff =
+      std::chrono::abs(c.Now() - std::chrono::time_point_cast<std::chrono::milliseconds>(now));
   EXPECT_LT(diff, std::chrono::seconds(5));
 }
 

@@ -35,15 +35,23 @@ int64_t DepthViolation(std::string_view text, int max_depth) {
 
 const char* TypeName(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::object: return "an object";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::boolean: return "a boolean";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::object:
+      return "an object";
+    case Json::value_t::array:
+      return "an array";
+    case Json::value_t::string:
+      return "a string";
+    case Json::value_t::boolean:
+      return "a boolean";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "an integer";
-    case Json::value_t::number_float: return "a number";
-    default: return "an unsupported value";
+    case Json::value_t::number_unsigned:
+      return "an integer";
+    case Json::value_t::number_float:
+      return "a number";
+    default:
+      return "an unsupported value";
   }
 }
 
@@ -126,8 +134,7 @@ Result<Json> ParseObject(std::string_view text, const ParseLimits& limits) {
   return j;
 }
 
-ObjectReader::ObjectReader(const Json& j, std::string prefix)
-    : j_(j), prefix_(std::move(prefix)) {
+ObjectReader::ObjectReader(const Json& j, std::string prefix) : j_(j), prefix_(std::move(prefix)) {
   if (!j_.is_object()) {
     not_object_ = true;
     errors_.push_back({prefix_.empty() ? "(body)" : prefix_.substr(0, prefix_.size() - 1),
@@ -196,8 +203,7 @@ std::optional<std::string> ObjectReader::CheckString(std::string_view name, cons
   return s;
 }
 
-std::string ObjectReader::String(std::string_view name, size_t min_len, size_t max_len,
-                                 Text text) {
+std::string ObjectReader::String(std::string_view name, size_t min_len, size_t max_len, Text text) {
   const Json* v = Get(name);
   if (v == nullptr) {
     if (!not_object_) AddError(name, "is required");

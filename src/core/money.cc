@@ -15,14 +15,13 @@ struct CurrencyInfo {
 // ISO 4217 active codes with their minor units (a practical subset: every currency an MSP is
 // likely to invoice in; add more as needed).
 constexpr CurrencyInfo kCurrencies[] = {
-    {"AED", 2}, {"ARS", 2}, {"AUD", 2}, {"BGN", 2}, {"BHD", 3}, {"BRL", 2}, {"CAD", 2},
-    {"CHF", 2}, {"CLP", 0}, {"CNY", 2}, {"COP", 2}, {"CZK", 2}, {"DKK", 2}, {"EGP", 2},
-    {"EUR", 2}, {"GBP", 2}, {"HKD", 2}, {"HUF", 2}, {"IDR", 2}, {"ILS", 2}, {"INR", 2},
-    {"ISK", 0}, {"JOD", 3}, {"JPY", 0}, {"KES", 2}, {"KRW", 0}, {"KWD", 3}, {"MAD", 2},
-    {"MXN", 2}, {"MYR", 2}, {"NGN", 2}, {"NOK", 2}, {"NZD", 2}, {"OMR", 3}, {"PEN", 2},
-    {"PHP", 2}, {"PKR", 2}, {"PLN", 2}, {"QAR", 2}, {"RON", 2}, {"RSD", 2}, {"SAR", 2},
-    {"SEK", 2}, {"SGD", 2}, {"THB", 2}, {"TND", 3}, {"TRY", 2}, {"TWD", 2}, {"UAH", 2},
-    {"USD", 2}, {"UYU", 2}, {"VND", 0}, {"ZAR", 2},
+    {"AED", 2}, {"ARS", 2}, {"AUD", 2}, {"BGN", 2}, {"BHD", 3}, {"BRL", 2}, {"CAD", 2}, {"CHF", 2},
+    {"CLP", 0}, {"CNY", 2}, {"COP", 2}, {"CZK", 2}, {"DKK", 2}, {"EGP", 2}, {"EUR", 2}, {"GBP", 2},
+    {"HKD", 2}, {"HUF", 2}, {"IDR", 2}, {"ILS", 2}, {"INR", 2}, {"ISK", 0}, {"JOD", 3}, {"JPY", 0},
+    {"KES", 2}, {"KRW", 0}, {"KWD", 3}, {"MAD", 2}, {"MXN", 2}, {"MYR", 2}, {"NGN", 2}, {"NOK", 2},
+    {"NZD", 2}, {"OMR", 3}, {"PEN", 2}, {"PHP", 2}, {"PKR", 2}, {"PLN", 2}, {"QAR", 2}, {"RON", 2},
+    {"RSD", 2}, {"SAR", 2}, {"SEK", 2}, {"SGD", 2}, {"THB", 2}, {"TND", 3}, {"TRY", 2}, {"TWD", 2},
+    {"UAH", 2}, {"USD", 2}, {"UYU", 2}, {"VND", 0}, {"ZAR", 2},
 };
 
 __extension__ using Int128 = __int128;
@@ -41,8 +40,8 @@ Result<Currency> Currency::FromCode(std::string_view code) {
       if (code == c.code) return Currency({c.code[0], c.code[1], c.code[2]}, c.digits);
     }
   }
-  return InvalidArgument(fmt::format("'{}' is not a supported ISO 4217 currency code",
-                                     code.substr(0, 16)));
+  return InvalidArgument(
+      fmt::format("'{}' is not a supported ISO 4217 currency code", code.substr(0, 16)));
 }
 
 Result<Money> Money::Parse(std::string_view text, Currency currency) {
@@ -69,8 +68,8 @@ Result<Money> Money::Parse(std::string_view text, Currency currency) {
     any_digit = true;
     if (frac_digits >= 0) {
       if (++frac_digits > currency.minor_digits()) {
-        return InvalidArgument(fmt::format("{} allows at most {} decimals", currency.code(),
-                                           currency.minor_digits()));
+        return InvalidArgument(
+            fmt::format("{} allows at most {} decimals", currency.code(), currency.minor_digits()));
       }
       frac = frac * 10 + (ch - '0');
     } else {
@@ -126,8 +125,6 @@ std::string Money::AmountString() const {
   return fmt::format("{}{}.{:0{}d}", sign, abs / p, abs % p, d);
 }
 
-std::string Money::ToString() const {
-  return AmountString() + " " + std::string(currency_.code());
-}
+std::string Money::ToString() const { return AmountString() + " " + std::string(currency_.code()); }
 
 }  // namespace vigil

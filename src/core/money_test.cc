@@ -45,12 +45,11 @@ TEST(MoneyTest, ArithmeticChecksCurrencyAndOverflow) {
 }
 
 TEST(MoneyTest, MultiplyRatioRoundsHalfAwayFromZero) {
-  Money rate(9999, Cur("EUR"));  // 99.99 per hour
-  EXPECT_EQ(rate.MultiplyRatio(150, 100)->minor_units(), 14999);   // 149.985 → 149.99
+  Money rate(9999, Cur("EUR"));                                   // 99.99 per hour
+  EXPECT_EQ(rate.MultiplyRatio(150, 100)->minor_units(), 14999);  // 149.985 → 149.99
   EXPECT_EQ(Money(-9999, Cur("EUR")).MultiplyRatio(150, 100)->minor_units(), -14999);
   EXPECT_EQ(Money(10, Cur("EUR")).MultiplyRatio(1, 4)->minor_units(), 3);  // 2.5 → 3
-  EXPECT_EQ(Money(10, Cur("EUR")).MultiplyRatio(1, 0).error().code(),
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Money(10, Cur("EUR")).MultiplyRatio(1, 0).error().code(), ErrorCode::kInvalidArgument);
   EXPECT_FALSE(Money(INT64_MAX, Cur("EUR")).MultiplyRatio(2, 1).has_value());
 }
 

@@ -22,19 +22,19 @@ namespace vigil {
 
 enum class ErrorCode : uint8_t {
   kOk = 0,
-  kInvalidArgument,     // 400: the request is malformed or a field is wrong
-  kUnauthenticated,     // 401: no or bad credentials
-  kPermissionDenied,    // 403: authenticated but not allowed
-  kNotFound,            // 404
-  kAlreadyExists,       // 409
-  kFailedPrecondition,  // 409: the state of the system does not allow this
-  kUnprocessable,       // 422: well-formed but semantically invalid
-  kPayloadTooLarge,     // 413
+  kInvalidArgument,       // 400: the request is malformed or a field is wrong
+  kUnauthenticated,       // 401: no or bad credentials
+  kPermissionDenied,      // 403: authenticated but not allowed
+  kNotFound,              // 404
+  kAlreadyExists,         // 409
+  kFailedPrecondition,    // 409: the state of the system does not allow this
+  kUnprocessable,         // 422: well-formed but semantically invalid
+  kPayloadTooLarge,       // 413
   kUnsupportedMediaType,  // 415: a body that is not JSON
-  kMethodNotAllowed,    // 405
-  kResourceExhausted,   // 429: throttled
-  kUnavailable,         // 503: try again later
-  kInternal,            // 500: a bug or an unexpected failure
+  kMethodNotAllowed,      // 405
+  kResourceExhausted,     // 429: throttled
+  kUnavailable,           // 503: try again later
+  kInternal,              // 500: a bug or an unexpected failure
 };
 
 // "invalid_argument", ... : the stable name used in problem types and logs.
@@ -65,6 +65,12 @@ class [[nodiscard]] Status {
 
   // Adds a field error (the first one also becomes the message if none was given).
   Status& WithField(std::string field, std::string detail);
+  // For kResourceExhausted / kUnavailable: when the caller may try again (HTTP Retry-After).
+  Status& WithRetryAfter(int64_t seconds) {
+    retry_after_seconds_ = seconds;
+    return *this;
+  }
+  std::optional<int64_t> retry_after_seconds() const { return retry_after_seconds_; }
 
   std::string ToString() const;
 
@@ -72,6 +78,7 @@ class [[nodiscard]] Status {
   ErrorCode code_ = ErrorCode::kOk;
   std::string message_;
   std::vector<FieldError> field_errors_;
+  std::optional<int64_t> retry_after_seconds_;
 };
 
 inline Status InvalidArgument(std::string msg) {
@@ -113,7 +120,7 @@ inline Status Internal(std::string msg) { return Status(ErrorCode::kInternal, st
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     VIGIL_CHECK(!std::get<Status>(v_).ok());
   }
@@ -162,10 +169,10 @@ class [[nodiscard]] Result {
 #define VIGIL_CONCAT(a, b) VIGIL_CONCAT_INNER(a, b)
 
 // Returns early from the enclosing function when `expr` (a Status) is not OK.
-#define VIGIL_RETURN_IF_ERROR(expr)                  \
-  do {                                               \
-    ::vigil::Status vigil_status_ = (expr);          \
-    if (!vigil_status_.ok()) return vigil_status_;   \
+#define VIGIL_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::vigil::Status vigil_status_ = (expr);        \
+    if (!vigil_status_.ok()) return vigil_status_; \
   } while (0)
 
 // VIGIL_ASSIGN_OR_RETURN(auto x, ResultExpr()): binds the value or returns the failure.

@@ -116,9 +116,9 @@ struct AuditEntry {
   ActorType actor_type = ActorType::kSystem;
   std::optional<int64_t> actor_id;  // user id (for kUser and kToken)
   std::optional<int64_t> token_id;
-  std::string actor_label;          // e-mail or rule name, as it was then
-  std::string action;               // "client.create"
-  std::string entity_type;          // "client"
+  std::string actor_label;  // e-mail or rule name, as it was then
+  std::string action;       // "client.create"
+  std::string entity_type;  // "client"
   std::optional<int64_t> entity_id;
   std::optional<ClientId> client_id;
   std::string before_json;  // "" when none

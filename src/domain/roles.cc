@@ -4,13 +4,20 @@ namespace vigil::domain {
 
 std::string_view RoleName(Role role) {
   switch (role) {
-    case Role::kOwner: return "owner";
-    case Role::kAdmin: return "admin";
-    case Role::kTechnician: return "technician";
-    case Role::kDispatcher: return "dispatcher";
-    case Role::kBilling: return "billing";
-    case Role::kClientAdmin: return "client_admin";
-    case Role::kClientUser: return "client_user";
+    case Role::kOwner:
+      return "owner";
+    case Role::kAdmin:
+      return "admin";
+    case Role::kTechnician:
+      return "technician";
+    case Role::kDispatcher:
+      return "dispatcher";
+    case Role::kBilling:
+      return "billing";
+    case Role::kClientAdmin:
+      return "client_admin";
+    case Role::kClientUser:
+      return "client_user";
   }
   return "client_user";
 }
@@ -67,10 +74,14 @@ std::optional<TokenScope> ParseTokenScope(std::string_view name) {
 
 bool MayGrantRole(Role actor, Role target) {
   switch (actor) {
-    case Role::kOwner: return true;
-    case Role::kAdmin: return target != Role::kOwner;
-    case Role::kClientAdmin: return IsClientRole(target);
-    default: return false;
+    case Role::kOwner:
+      return true;
+    case Role::kAdmin:
+      return target != Role::kOwner;
+    case Role::kClientAdmin:
+      return IsClientRole(target);
+    default:
+      return false;
   }
 }
 

@@ -26,8 +26,8 @@ enum class Role : uint8_t {
   kClientUser,
 };
 
-inline constexpr Role kAllRoles[] = {Role::kOwner,      Role::kAdmin,       Role::kTechnician,
-                                     Role::kDispatcher, Role::kBilling,     Role::kClientAdmin,
+inline constexpr Role kAllRoles[] = {Role::kOwner,      Role::kAdmin,   Role::kTechnician,
+                                     Role::kDispatcher, Role::kBilling, Role::kClientAdmin,
                                      Role::kClientUser};
 
 std::string_view RoleName(Role role);  // "owner", "client_admin", ...

@@ -18,10 +18,14 @@ std::optional<int64_t> DowntimeCost::EffectivePerHourMinor() const {
 
 std::string_view ActorTypeName(ActorType t) {
   switch (t) {
-    case ActorType::kUser: return "user";
-    case ActorType::kToken: return "token";
-    case ActorType::kSystem: return "system";
-    case ActorType::kRule: return "rule";
+    case ActorType::kUser:
+      return "user";
+    case ActorType::kToken:
+      return "token";
+    case ActorType::kSystem:
+      return "system";
+    case ActorType::kRule:
+      return "rule";
   }
   return "system";
 }
@@ -37,7 +41,8 @@ std::string AsciiLower(std::string_view s) {
 std::optional<std::string> CheckEmail(std::string_view email) {
   if (email.size() > 254) return "must be at most 254 characters";
   auto at = email.find('@');
-  if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos) {
+  if (at == std::string_view::npos || at == 0 ||
+      email.find('@', at + 1) != std::string_view::npos) {
     return "must be an e-mail address like name@example.com";
   }
   auto local = email.substr(0, at);
@@ -107,7 +112,9 @@ std::optional<int> ParseClock(std::string_view s) {
   return h * 60 + m;
 }
 
-std::string FormatClock(int minutes) { return fmt::format("{:02d}:{:02d}", minutes / 60, minutes % 60); }
+std::string FormatClock(int minutes) {
+  return fmt::format("{:02d}:{:02d}", minutes / 60, minutes % 60);
+}
 
 BusinessHours DefaultBusinessHours() {
   BusinessHours h;

@@ -88,9 +88,9 @@ App::App(AppOptions options, const Clock& clock, std::unique_ptr<storage::Databa
   db_->SetObserver([this](std::string_view kind, double seconds, bool ok) {
     metrics_.ObserveDb(kind, seconds, ok);
   });
-  services_ = std::make_unique<api::Services>(api::Services{
-      *db_, accounts_, auth_, metrics_, clock_, options_.data_dir,
-      std::string(embedded::OpenApiJson)});
+  services_ = std::make_unique<api::Services>(api::Services{*db_, accounts_, auth_, metrics_,
+                                                            clock_, options_.data_dir,
+                                                            std::string(embedded::OpenApiJson)});
   api::RegisterSystemRoutes(router_, *services_);
   api::RegisterAuthRoutes(router_, *services_);
   api::RegisterAccountsRoutes(router_, *services_);
@@ -103,8 +103,8 @@ Result<std::unique_ptr<App>> App::Create(AppOptions options, const Clock& clock)
     std::error_code ec;
     std::filesystem::create_directories(options.data_dir, ec);
     if (ec) {
-      return Unavailable(fmt::format("cannot create data folder {}: {}", options.data_dir,
-                                     ec.message()));
+      return Unavailable(
+          fmt::format("cannot create data folder {}: {}", options.data_dir, ec.message()));
     }
     url = "sqlite://" + std::filesystem::absolute(options.data_dir + "/vigil.db").string();
   }
@@ -152,7 +152,8 @@ Status App::Authenticate(api::Ctx& ctx) {
     if (v.substr(0, kBearer.size()) != kBearer) {
       return Unauthenticated("Authorization must be 'Bearer <API token>'");
     }
-    VIGIL_ASSIGN_OR_RETURN(ctx.principal, auth_.ResolveToken(std::string(v.substr(kBearer.size()))));
+    VIGIL_ASSIGN_OR_RETURN(ctx.principal,
+                           auth_.ResolveToken(std::string(v.substr(kBearer.size()))));
     return Status::Ok();
   }
   auto cookie = CookieValue(ctx.req, api::kSessionCookieName);
@@ -170,8 +171,7 @@ Result<api::Reply> App::Dispatch(api::Ctx& ctx, const api::Route& route) {
     const auto& who = *ctx.principal;
     if (!route.roles.Contains(who.role)) {
       return PermissionDenied(fmt::format("your role ({}) may not {} {}",
-                                          domain::RoleName(who.role), route.method,
-                                          route.pattern));
+                                          domain::RoleName(who.role), route.method, route.pattern));
     }
     if (who.method == domain::AuthMethod::kApiToken && who.scope == domain::TokenScope::kRead &&
         !SafeMethod(ctx.req.method)) {
@@ -208,8 +208,8 @@ net::HttpResponse App::Handle(const net::HttpRequest& req) {
   auto m = router_.Find(req.method, req.path);
   Result<api::Reply> result = NotFound("no such resource");
   if (m.route == nullptr && m.method_mismatch) {
-    result = Status(ErrorCode::kMethodNotAllowed, fmt::format("{} is not allowed here",
-                                                              req.method.substr(0, 16)));
+    result = Status(ErrorCode::kMethodNotAllowed,
+                    fmt::format("{} is not allowed here", req.method.substr(0, 16)));
   } else if (m.route != nullptr) {
     route_label = m.route->pattern;
     ctx.params = std::move(m.params);
@@ -241,26 +241,26 @@ net::HttpResponse App::Handle(const net::HttpRequest& req) {
     if (result.error().code() == ErrorCode::kUnauthenticated) {
       resp.SetHeader("www-authenticate", "Bearer realm=\"vigil\"");
     }
-    if (result.error().code() == ErrorCode::kResourceExhausted) {
-      resp.SetHeader("retry-after", "60");
+    if (auto retry = result.error().retry_after_seconds()) {
+      resp.SetHeader("retry-after", std::to_string(*retry));
     }
   }
   resp.SetHeader("x-request-id", ctx.request_id);
 
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics_.ObserveRequest(req.method.size() <= 8 ? req.method : "OTHER", route_label,
-                          resp.status, seconds);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.ObserveRequest(req.method.size() <= 8 ? req.method : "OTHER", route_label, resp.status,
+                          seconds);
   if (resp.status >= 500) {
     VIGIL_LOG(err, "request failed",
               {{"request_id", ctx.request_id}, {"route", route_label}, {"method", req.method}});
   } else {
     spdlog::level::level_enum lvl = spdlog::level::debug;
     if (spdlog::default_logger_raw()->should_log(lvl)) {
-      log::Write(lvl, "request", {{"request_id", ctx.request_id},
-                                  {"method", req.method},
-                                  {"route", route_label},
-                                  {"status", std::to_string(resp.status)}});
+      log::Write(lvl, "request",
+                 {{"request_id", ctx.request_id},
+                  {"method", req.method},
+                  {"route", route_label},
+                  {"status", std::to_string(resp.status)}});
     }
   }
   return resp;

@@ -94,10 +94,9 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   if (!backup_to.empty()) {
-    std::string url = store_url.empty() ? "sqlite://" + std::filesystem::absolute(
-                                                            data_dir + "/vigil.db")
-                                                            .string()
-                                        : store_url;
+    std::string url = store_url.empty()
+                          ? "sqlite://" + std::filesystem::absolute(data_dir + "/vigil.db").string()
+                          : store_url;
     auto db = vigil::storage::OpenDatabase(url);
     if (!db) return Fail(db.error().ToString());
     vigil::Status st = (*db)->Backup(backup_to);

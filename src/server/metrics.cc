@@ -48,8 +48,8 @@ void Histogram::Render(std::string& out, std::string_view name, std::string_view
   std::string sep = labels.empty() ? "" : ",";
   for (size_t i = 0; i < kBuckets.size(); ++i) {
     cumulative += counts_[i].load(std::memory_order_relaxed);
-    out += fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, kBuckets[i],
-                       cumulative);
+    out +=
+        fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, kBuckets[i], cumulative);
   }
   cumulative += counts_[kBuckets.size()].load(std::memory_order_relaxed);
   out += fmt::format("{}_bucket{{{}{}le=\"+Inf\"}} {}\n", name, labels, sep, cumulative);

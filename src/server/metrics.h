@@ -43,7 +43,7 @@ class Metrics {
 
  private:
   mutable std::mutex mu_;
-  std::map<std::string, uint64_t> requests_;                // "method|route|status" -> count
+  std::map<std::string, uint64_t> requests_;                   // "method|route|status" -> count
   std::map<std::string, std::unique_ptr<Histogram>> latency_;  // "method|route"
   std::map<std::string, std::unique_ptr<Histogram>> db_;       // kind
   std::map<std::string, uint64_t> db_errors_;

@@ -19,8 +19,8 @@ const std::vector<std::string_view> kClientSortKeys = {"id", "name", "created_at
                                                        "employees"};
 const std::vector<std::string_view> kSiteSortKeys = {"id", "name", "created_at"};
 const std::vector<std::string_view> kContactSortKeys = {"id", "name", "email", "created_at"};
-const std::vector<std::string_view> kUserSortKeys = {"id", "email", "name", "role", "created_at",
-                                                     "last_login_at"};
+const std::vector<std::string_view> kUserSortKeys = {"id",   "email",      "name",
+                                                     "role", "created_at", "last_login_at"};
 const std::vector<std::string_view> kTokenSortKeys = {"id", "name", "created_at", "last_used_at"};
 const std::vector<std::string_view> kAuditSortKeys = {"id", "at"};
 
@@ -149,8 +149,8 @@ Client ClientFromRow(const Row& r) {
   Client c;
   c.id = ClientId{r.Int(0)};
   c.name = r.Text(1);
-  c.status = r.Text(2) == "archived" ? domain::ClientStatus::kArchived
-                                     : domain::ClientStatus::kActive;
+  c.status =
+      r.Text(2) == "archived" ? domain::ClientStatus::kArchived : domain::ClientStatus::kActive;
   c.timezone = r.Text(3);
   c.business_hours = ParseHours(r.Text(4));
   c.employees = r.OptInt(5);
@@ -470,8 +470,7 @@ Result<Site> AccountsRepo::GetSite(SiteId id, ClientScope scope) {
   return *out;
 }
 
-Result<Page<Site>> AccountsRepo::ListSites(ClientId client, const ListQuery& q,
-                                           ClientScope scope) {
+Result<Page<Site>> AccountsRepo::ListSites(ClientId client, const ListQuery& q, ClientScope scope) {
   if (scope && *scope != client) return NotFound(fmt::format("client {} not found", Raw(client)));
   VIGIL_RETURN_IF_ERROR(GetClient(client, scope).status());
   ListSql l;
@@ -512,9 +511,8 @@ Status AccountsRepo::DeleteSite(SiteId id, ClientScope scope, const AuditContext
     VIGIL_ASSIGN_OR_RETURN(auto n,
                            tx.Query("SELECT COUNT(*) FROM contacts WHERE site_id = ?", {Raw(id)}));
     if (n[0].Int(0) > 0) {
-      return FailedPrecondition(
-          fmt::format("site {} still has {} contacts; move or delete them first", Raw(id),
-                      n[0].Int(0)));
+      return FailedPrecondition(fmt::format(
+          "site {} still has {} contacts; move or delete them first", Raw(id), n[0].Int(0)));
     }
     VIGIL_RETURN_IF_ERROR(tx.Exec("DELETE FROM sites WHERE id = ?", {Raw(id)}).status());
     return AppendAudit(tx, audit, "site.delete", "site", Raw(id), before.client_id,
@@ -756,14 +754,12 @@ Result<UserCredentials> AccountsRepo::GetCredentials(UserId id) {
 }
 
 Status AccountsRepo::SetPassword(UserId id, const std::string& password_hash,
-                                 std::optional<SessionId> keep_session,
-                                 const AuditContext& audit) {
+                                 std::optional<SessionId> keep_session, const AuditContext& audit) {
   return db_.Write([&](Tx& tx) -> Status {
     VIGIL_ASSIGN_OR_RETURN(User u, LoadUser(tx, id, std::nullopt));
-    VIGIL_RETURN_IF_ERROR(
-        tx.Exec("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
-                {password_hash, Ms(audit.now), Raw(id)})
-            .status());
+    VIGIL_RETURN_IF_ERROR(tx.Exec("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+                                  {password_hash, Ms(audit.now), Raw(id)})
+                              .status());
     VIGIL_RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE user_id = ? AND id <> ?",
                                   {Raw(id), keep_session ? Raw(*keep_session) : int64_t{-1}})
                               .status());
@@ -841,10 +837,10 @@ Result<bool> AccountsRepo::ConsumeRecoveryCode(UserId id, const std::string& cod
                                                TimePoint now) {
   bool ok = false;
   Status st = db_.Write([&](Tx& tx) -> Status {
-    VIGIL_ASSIGN_OR_RETURN(
-        auto n, tx.Exec("UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND "
-                        "code_hash = ? AND used_at IS NULL",
-                        {Ms(now), Raw(id), code_hash}));
+    VIGIL_ASSIGN_OR_RETURN(auto n,
+                           tx.Exec("UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND "
+                                   "code_hash = ? AND used_at IS NULL",
+                                   {Ms(now), Raw(id), code_hash}));
     ok = n >= 1;
     return Status::Ok();
   });
@@ -876,11 +872,11 @@ Result<SessionId> AccountsRepo::CreateSession(UserId user, const std::string& to
   Status st = db_.Write([&](Tx& tx) -> Status {
     VIGIL_ASSIGN_OR_RETURN(
         auto rows,
-        tx.Query("INSERT INTO sessions (user_id, token_hash, csrf_token, created_at, "
-                 "last_seen_at, expires_at, remote_address) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                 "RETURNING id",
-                 {Raw(user), token_hash, csrf_token, Ms(now), Ms(now), Ms(expires_at),
-                  remote_address}));
+        tx.Query(
+            "INSERT INTO sessions (user_id, token_hash, csrf_token, created_at, "
+            "last_seen_at, expires_at, remote_address) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
+            {Raw(user), token_hash, csrf_token, Ms(now), Ms(now), Ms(expires_at), remote_address}));
     id = SessionId{rows[0].Int(0)};
     return Status::Ok();
   });
@@ -897,9 +893,9 @@ Result<SessionRecord> AccountsRepo::FindSession(const std::string& token_hash, T
                             {token_hash, Ms(now)}));
     if (rows.empty()) return NotFound("session not found or expired");
     const Row& r = rows[0];
-    out = SessionRecord{SessionId{r.Int(0)}, UserId{r.Int(1)}, r.Text(2),
-                        FromUnixMillis(r.Int(3)), FromUnixMillis(r.Int(4)),
-                        FromUnixMillis(r.Int(5))};
+    out =
+        SessionRecord{SessionId{r.Int(0)},      UserId{r.Int(1)},         r.Text(2),
+                      FromUnixMillis(r.Int(3)), FromUnixMillis(r.Int(4)), FromUnixMillis(r.Int(5))};
     return Status::Ok();
   });
   if (!st.ok()) return st;
@@ -946,11 +942,11 @@ Result<ApiToken> AccountsRepo::CreateToken(ApiToken t, const std::string& token_
     VIGIL_ASSIGN_OR_RETURN(User u, LoadUser(tx, t.user_id, std::nullopt));
     VIGIL_ASSIGN_OR_RETURN(
         auto rows,
-        tx.Query("INSERT INTO api_tokens (user_id, name, prefix, token_hash, scope, created_at, "
-                 "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                 {Raw(t.user_id), t.name, t.prefix, token_hash,
-                  std::string(domain::TokenScopeName(t.scope)), Ms(t.created_at),
-                  OptMs(t.expires_at)}));
+        tx.Query(
+            "INSERT INTO api_tokens (user_id, name, prefix, token_hash, scope, created_at, "
+            "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            {Raw(t.user_id), t.name, t.prefix, token_hash,
+             std::string(domain::TokenScopeName(t.scope)), Ms(t.created_at), OptMs(t.expires_at)}));
     t.id = TokenId{rows[0].Int(0)};
     return AppendAudit(tx, audit, "token.create", "token", Raw(t.id), u.client_id, "",
                        Dump(domain::ToJson(t)));
@@ -963,8 +959,8 @@ Result<TokenRecord> AccountsRepo::FindToken(const std::string& token_hash, TimeP
   std::optional<TokenRecord> out;
   Status st = db_.Read([&](Tx& tx) -> Status {
     std::string cols;
-    for (std::string_view c : {"t.id", "t.user_id", "t.name", "t.prefix", "t.scope",
-                               "t.created_at", "t.expires_at", "t.last_used_at", "t.revoked_at"}) {
+    for (std::string_view c : {"t.id", "t.user_id", "t.name", "t.prefix", "t.scope", "t.created_at",
+                               "t.expires_at", "t.last_used_at", "t.revoked_at"}) {
       if (!cols.empty()) cols += ", ";
       cols += c;
     }
@@ -1021,9 +1017,9 @@ Status AccountsRepo::RevokeToken(TokenId id, const AuditContext& audit) {
     if (before.revoked_at) return Status::Ok();  // idempotent
     ApiToken after = before;
     after.revoked_at = audit.now;
-    VIGIL_RETURN_IF_ERROR(tx.Exec("UPDATE api_tokens SET revoked_at = ? WHERE id = ?",
-                                  {Ms(audit.now), Raw(id)})
-                              .status());
+    VIGIL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", {Ms(audit.now), Raw(id)})
+            .status());
     return AppendAudit(tx, audit, "token.revoke", "token", Raw(id), std::nullopt,
                        Dump(domain::ToJson(before)), Dump(domain::ToJson(after)));
   });

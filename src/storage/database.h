@@ -82,8 +82,8 @@ class Database {
 
   // Runs `fn` in a write transaction. If `fn` returns a failed Status, or a statement fails, every
   // change it made is rolled back and that Status is returned; otherwise the changes are durable
-  // (committed and synced) when Write returns OK. `fn` may be retried on a serialization failure, so
-  // it must not have effects outside the transaction.
+  // (committed and synced) when Write returns OK. `fn` may be retried on a serialization failure,
+  // so it must not have effects outside the transaction.
   virtual Status Write(const TxFn& fn) = 0;
   // Runs `fn` in a read-only transaction that sees one consistent snapshot.
   virtual Status Read(const TxFn& fn) = 0;

@@ -1,5 +1,7 @@
 // Routes for clients, sites, contacts, users, API tokens, settings and the audit log.
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "core/money.h"
@@ -13,8 +15,8 @@ namespace {
 
 using domain::Role;
 using domain::RoleSet;
-using vigil::json::ObjectReader;
 using nlohmann::json;
+using vigil::json::ObjectReader;
 
 constexpr int64_t kMaxMinor = 1'000'000'000'000;  // 10^12 minor units
 constexpr size_t kNameMax = 200;
@@ -25,10 +27,21 @@ const RoleSet kOwnerAdmin = {Role::kOwner, Role::kAdmin};
 
 // ---- field readers shared by create and update
 
+// True when the system's time zone database knows `tz` (always true where it is not installed:
+// then only the shape of the name is checked).
+bool KnownTimezone(const std::string& tz) {
+  static const bool have_db = std::filesystem::is_directory("/usr/share/zoneinfo");
+  if (!have_db) return true;
+  std::error_code ec;
+  return std::filesystem::is_regular_file("/usr/share/zoneinfo/" + tz, ec);
+}
+
 void ReadTimezone(ObjectReader& r, std::string_view field, std::string& out) {
   if (auto tz = r.OptString(field, 1, 64)) {
     if (auto err = domain::CheckTimezoneName(*tz)) {
       r.AddError(field, *err);
+    } else if (!KnownTimezone(*tz)) {
+      r.AddError(field, "is not a known IANA time zone");
     } else {
       out = *tz;
     }
@@ -76,8 +89,7 @@ Status ReadClient(ObjectReader& r, domain::Client& c, bool create) {
   }
   if (!create) {
     if (auto s = r.OptEnum("status", {"active", "archived"})) {
-      c.status = *s == "archived" ? domain::ClientStatus::kArchived
-                                  : domain::ClientStatus::kActive;
+      c.status = *s == "archived" ? domain::ClientStatus::kArchived : domain::ClientStatus::kActive;
     }
   }
   ReadTimezone(r, "timezone", c.timezone);
@@ -94,11 +106,11 @@ Status ReadClient(ObjectReader& r, domain::Client& c, bool create) {
     ObjectReader dr(*d, "downtime_cost.");
     ReadNullableInt(dr, "per_hour_minor", kMaxMinor, c.downtime.per_hour_minor);
     ReadNullableInt(dr, "staff_affected", 1'000'000, c.downtime.staff_affected);
-    ReadNullableInt(dr, "loaded_hourly_cost_minor", kMaxMinor,
-                    c.downtime.loaded_hourly_cost_minor);
+    ReadNullableInt(dr, "loaded_hourly_cost_minor", kMaxMinor, c.downtime.loaded_hourly_cost_minor);
     ReadNullableInt(dr, "revenue_per_hour_minor", kMaxMinor, c.downtime.revenue_per_hour_minor);
     // Read-only; ignored when a client's JSON is sent back as it was read.
-    if (!dr.TakeNull("effective_per_hour_minor")) dr.OptInt("effective_per_hour_minor", 0, INT64_MAX);
+    if (!dr.TakeNull("effective_per_hour_minor"))
+      dr.OptInt("effective_per_hour_minor", 0, INT64_MAX);
     Status st = dr.Finish();
     for (const auto& e : st.field_errors()) r.AddError(e.field, e.detail);
   }
@@ -161,9 +173,8 @@ Status ReadContact(ObjectReader& r, domain::Contact& c, bool create) {
 // Errors: kPermissionDenied when `who` may not manage a user with role `target` (of `client`).
 Status MayManage(const domain::Principal& who, Role target, std::optional<ClientId> client) {
   if (!domain::MayGrantRole(who.role, target)) {
-    return PermissionDenied(
-        fmt::format("a {} may not manage {} users", domain::RoleName(who.role),
-                    domain::RoleName(target)));
+    return PermissionDenied(fmt::format("a {} may not manage {} users", domain::RoleName(who.role),
+                                        domain::RoleName(target)));
   }
   if (who.role == Role::kClientAdmin && client != who.client_id) {
     return NotFound("user not found");
@@ -208,11 +219,11 @@ void AddUserRoutes(Router& router, Services& s) {
   const RoleSet managers = {Role::kOwner, Role::kAdmin, Role::kClientAdmin};
 
   router.Add({"GET", "/api/v1/users", managers, false, false, [&s](Ctx& ctx) -> Result<Reply> {
-                VIGIL_ASSIGN_OR_RETURN(
-                    auto q, ReadListQuery(ctx, {storage::kUserSortKeys,
-                                                {{"role", domain::RoleNames()},
-                                                 {"client_id", kAnyId},
-                                                 {"disabled", {"true", "false"}}}}));
+                VIGIL_ASSIGN_OR_RETURN(auto q,
+                                       ReadListQuery(ctx, {storage::kUserSortKeys,
+                                                           {{"role", domain::RoleNames()},
+                                                            {"client_id", kAnyId},
+                                                            {"disabled", {"true", "false"}}}}));
                 VIGIL_ASSIGN_OR_RETURN(auto page, s.accounts.ListUsers(q, UserScope(ctx.who())));
                 return Ok(PageJson(page, q, [](const auto& u) { return domain::ToJson(u); }));
               }});
@@ -236,17 +247,16 @@ void AddUserRoutes(Router& router, Services& s) {
                 VIGIL_RETURN_IF_ERROR(MayManage(ctx.who(), u.role, u.client_id));
                 std::string initial = password.value_or(crypto::RandomToken(15));
                 VIGIL_ASSIGN_OR_RETURN(std::string hash, s.auth.HashPassword(initial));
-                VIGIL_ASSIGN_OR_RETURN(auto created,
-                                       s.accounts.CreateUser(u, hash, AuditFor(ctx)));
+                VIGIL_ASSIGN_OR_RETURN(auto created, s.accounts.CreateUser(u, hash, AuditFor(ctx)));
                 json out = domain::ToJson(created);
                 if (!password) out["initial_password"] = initial;
                 return Created(out);
               }});
 
-  router.Add({"GET", "/api/v1/users/{id}", managers, false, false,
-              [&s](Ctx& ctx) -> Result<Reply> {
+  router.Add({"GET", "/api/v1/users/{id}", managers, false, false, [&s](Ctx& ctx) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
-                VIGIL_ASSIGN_OR_RETURN(auto u, s.accounts.GetUser(UserId{id}, UserScope(ctx.who())));
+                VIGIL_ASSIGN_OR_RETURN(auto u,
+                                       s.accounts.GetUser(UserId{id}, UserScope(ctx.who())));
                 return Ok(domain::ToJson(u));
               }});
 
@@ -255,26 +265,26 @@ void AddUserRoutes(Router& router, Services& s) {
          VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
          VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
          const auto& who = ctx.who();
-         VIGIL_ASSIGN_OR_RETURN(
-             auto u, s.accounts.UpdateUser(
-                         UserId{id}, UserScope(who),
-                         [&](domain::User& u) -> Status {
-                           VIGIL_RETURN_IF_ERROR(MayManage(who, u.role, u.client_id));
-                           ObjectReader r(body);
-                           if (auto e = r.OptString("email", 3, 254)) {
-                             if (auto err = domain::CheckEmail(*e)) {
-                               r.AddError("email", *err);
-                             } else {
-                               u.email = *e;
-                             }
-                           }
-                           if (auto n = r.OptString("name", 1, kNameMax)) u.name = *n;
-                           if (auto d = r.OptBool("disabled")) u.disabled = *d;
-                           VIGIL_RETURN_IF_ERROR(ReadUserRole(r, who, u, false));
-                           VIGIL_RETURN_IF_ERROR(r.Finish());
-                           return MayManage(who, u.role, u.client_id);
-                         },
-                         AuditFor(ctx)));
+         VIGIL_ASSIGN_OR_RETURN(auto u,
+                                s.accounts.UpdateUser(
+                                    UserId{id}, UserScope(who),
+                                    [&](domain::User& u) -> Status {
+                                      VIGIL_RETURN_IF_ERROR(MayManage(who, u.role, u.client_id));
+                                      ObjectReader r(body);
+                                      if (auto e = r.OptString("email", 3, 254)) {
+                                        if (auto err = domain::CheckEmail(*e)) {
+                                          r.AddError("email", *err);
+                                        } else {
+                                          u.email = *e;
+                                        }
+                                      }
+                                      if (auto n = r.OptString("name", 1, kNameMax)) u.name = *n;
+                                      if (auto d = r.OptBool("disabled")) u.disabled = *d;
+                                      VIGIL_RETURN_IF_ERROR(ReadUserRole(r, who, u, false));
+                                      VIGIL_RETURN_IF_ERROR(r.Finish());
+                                      return MayManage(who, u.role, u.client_id);
+                                    },
+                                    AuditFor(ctx)));
          return Ok(domain::ToJson(u));
        }});
 }
@@ -282,57 +292,55 @@ void AddUserRoutes(Router& router, Services& s) {
 // ---- clients, sites, contacts
 
 void AddClientRoutes(Router& router, Services& s) {
-  router.Add({"GET", "/api/v1/clients", kAll, false, false, [&s](Ctx& ctx) -> Result<Reply> {
-                VIGIL_ASSIGN_OR_RETURN(
-                    auto q, ReadListQuery(ctx, {storage::kClientSortKeys,
-                                                {{"status", {"active", "archived"}}}}));
-                VIGIL_ASSIGN_OR_RETURN(auto page,
-                                       s.accounts.ListClients(q, ctx.who().ClientScope()));
-                return Ok(PageJson(page, q, [](const auto& c) { return domain::ToJson(c); }));
-              }});
+  router.Add(
+      {"GET", "/api/v1/clients", kAll, false, false, [&s](Ctx& ctx) -> Result<Reply> {
+         VIGIL_ASSIGN_OR_RETURN(auto q, ReadListQuery(ctx, {storage::kClientSortKeys,
+                                                            {{"status", {"active", "archived"}}}}));
+         VIGIL_ASSIGN_OR_RETURN(auto page, s.accounts.ListClients(q, ctx.who().ClientScope()));
+         return Ok(PageJson(page, q, [](const auto& c) { return domain::ToJson(c); }));
+       }});
 
-  router.Add({"POST", "/api/v1/clients", kOwnerAdmin, false, false,
-              [&s](Ctx& ctx) -> Result<Reply> {
-                VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
-                ObjectReader r(body);
-                domain::Client c;
-                c.business_hours = domain::DefaultBusinessHours();
-                VIGIL_RETURN_IF_ERROR(ReadClient(r, c, true));
-                VIGIL_ASSIGN_OR_RETURN(auto created, s.accounts.CreateClient(c, AuditFor(ctx)));
-                return Created(domain::ToJson(created));
-              }});
+  router.Add(
+      {"POST", "/api/v1/clients", kOwnerAdmin, false, false, [&s](Ctx& ctx) -> Result<Reply> {
+         VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
+         ObjectReader r(body);
+         domain::Client c;
+         c.business_hours = domain::DefaultBusinessHours();
+         VIGIL_RETURN_IF_ERROR(ReadClient(r, c, true));
+         VIGIL_ASSIGN_OR_RETURN(auto created, s.accounts.CreateClient(c, AuditFor(ctx)));
+         return Created(domain::ToJson(created));
+       }});
 
-  router.Add({"GET", "/api/v1/clients/{id}", kAll, false, false,
-              [&s](Ctx& ctx) -> Result<Reply> {
+  router.Add({"GET", "/api/v1/clients/{id}", kAll, false, false, [&s](Ctx& ctx) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
-                VIGIL_ASSIGN_OR_RETURN(
-                    auto c, s.accounts.GetClient(ClientId{id}, ctx.who().ClientScope()));
+                VIGIL_ASSIGN_OR_RETURN(auto c,
+                                       s.accounts.GetClient(ClientId{id}, ctx.who().ClientScope()));
                 return Ok(domain::ToJson(c));
               }});
 
-  router.Add({"PATCH", "/api/v1/clients/{id}", kOwnerAdmin, false, false,
-              [&s](Ctx& ctx) -> Result<Reply> {
-                VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
-                VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
-                VIGIL_ASSIGN_OR_RETURN(auto c, s.accounts.UpdateClient(
-                                                   ClientId{id}, ctx.who().ClientScope(),
-                                                   [&](domain::Client& c) {
-                                                     ObjectReader r(body);
-                                                     return ReadClient(r, c, false);
-                                                   },
-                                                   AuditFor(ctx)));
-                return Ok(domain::ToJson(c));
-              }});
+  router.Add(
+      {"PATCH", "/api/v1/clients/{id}", kOwnerAdmin, false, false, [&s](Ctx& ctx) -> Result<Reply> {
+         VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
+         VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
+         VIGIL_ASSIGN_OR_RETURN(auto c, s.accounts.UpdateClient(
+                                            ClientId{id}, ctx.who().ClientScope(),
+                                            [&](domain::Client& c) {
+                                              ObjectReader r(body);
+                                              return ReadClient(r, c, false);
+                                            },
+                                            AuditFor(ctx)));
+         return Ok(domain::ToJson(c));
+       }});
 
   const RoleSet site_editors = {Role::kOwner, Role::kAdmin, Role::kClientAdmin};
-  router.Add({"GET", "/api/v1/clients/{id}/sites", kAll, false, false,
-              [&s](Ctx& ctx) -> Result<Reply> {
-                VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
-                VIGIL_ASSIGN_OR_RETURN(auto q, ReadListQuery(ctx, {storage::kSiteSortKeys, {}}));
-                VIGIL_ASSIGN_OR_RETURN(
-                    auto page, s.accounts.ListSites(ClientId{id}, q, ctx.who().ClientScope()));
-                return Ok(PageJson(page, q, [](const auto& x) { return domain::ToJson(x); }));
-              }});
+  router.Add(
+      {"GET", "/api/v1/clients/{id}/sites", kAll, false, false, [&s](Ctx& ctx) -> Result<Reply> {
+         VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
+         VIGIL_ASSIGN_OR_RETURN(auto q, ReadListQuery(ctx, {storage::kSiteSortKeys, {}}));
+         VIGIL_ASSIGN_OR_RETURN(auto page,
+                                s.accounts.ListSites(ClientId{id}, q, ctx.who().ClientScope()));
+         return Ok(PageJson(page, q, [](const auto& x) { return domain::ToJson(x); }));
+       }});
   router.Add({"POST", "/api/v1/clients/{id}/sites", site_editors, false, false,
               [&s](Ctx& ctx) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
@@ -352,33 +360,32 @@ void AddClientRoutes(Router& router, Services& s) {
                                        s.accounts.GetSite(SiteId{id}, ctx.who().ClientScope()));
                 return Ok(domain::ToJson(x));
               }});
-  router.Add({"PATCH", "/api/v1/sites/{id}", site_editors, false, false,
-              [&s](Ctx& ctx) -> Result<Reply> {
-                VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
-                VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
-                VIGIL_ASSIGN_OR_RETURN(auto x, s.accounts.UpdateSite(
-                                                   SiteId{id}, ctx.who().ClientScope(),
-                                                   [&](domain::Site& site) {
-                                                     ObjectReader r(body);
-                                                     return ReadSite(r, site, false);
-                                                   },
-                                                   AuditFor(ctx)));
-                return Ok(domain::ToJson(x));
-              }});
-  router.Add({"DELETE", "/api/v1/sites/{id}", kOwnerAdmin, false, false,
-              [&s](Ctx& ctx) -> Result<Reply> {
-                VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
-                VIGIL_RETURN_IF_ERROR(
-                    s.accounts.DeleteSite(SiteId{id}, ctx.who().ClientScope(), AuditFor(ctx)));
-                return NoContent();
-              }});
+  router.Add(
+      {"PATCH", "/api/v1/sites/{id}", site_editors, false, false, [&s](Ctx& ctx) -> Result<Reply> {
+         VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
+         VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
+         VIGIL_ASSIGN_OR_RETURN(auto x, s.accounts.UpdateSite(
+                                            SiteId{id}, ctx.who().ClientScope(),
+                                            [&](domain::Site& site) {
+                                              ObjectReader r(body);
+                                              return ReadSite(r, site, false);
+                                            },
+                                            AuditFor(ctx)));
+         return Ok(domain::ToJson(x));
+       }});
+  router.Add(
+      {"DELETE", "/api/v1/sites/{id}", kOwnerAdmin, false, false, [&s](Ctx& ctx) -> Result<Reply> {
+         VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
+         VIGIL_RETURN_IF_ERROR(
+             s.accounts.DeleteSite(SiteId{id}, ctx.who().ClientScope(), AuditFor(ctx)));
+         return NoContent();
+       }});
 
   const RoleSet contact_editors = {Role::kOwner, Role::kAdmin, Role::kDispatcher,
                                    Role::kClientAdmin};
   const RoleSet contact_deleters = {Role::kOwner, Role::kAdmin, Role::kClientAdmin};
   router.Add(
-      {"GET", "/api/v1/clients/{id}/contacts", kAll, false, false,
-       [&s](Ctx& ctx) -> Result<Reply> {
+      {"GET", "/api/v1/clients/{id}/contacts", kAll, false, false, [&s](Ctx& ctx) -> Result<Reply> {
          VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
          VIGIL_ASSIGN_OR_RETURN(
              auto q, ReadListQuery(ctx, {storage::kContactSortKeys,
@@ -401,8 +408,7 @@ void AddClientRoutes(Router& router, Services& s) {
                     s.accounts.CreateContact(c, ctx.who().ClientScope(), AuditFor(ctx)));
                 return Created(domain::ToJson(created));
               }});
-  router.Add({"GET", "/api/v1/contacts/{id}", kAll, false, false,
-              [&s](Ctx& ctx) -> Result<Reply> {
+  router.Add({"GET", "/api/v1/contacts/{id}", kAll, false, false, [&s](Ctx& ctx) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
                 VIGIL_ASSIGN_OR_RETURN(
                     auto x, s.accounts.GetContact(ContactId{id}, ctx.who().ClientScope()));
@@ -439,8 +445,9 @@ bool SeesAllTokens(const domain::Principal& p) {
 void AddTokenRoutes(Router& router, Services& s) {
   router.Add({"GET", "/api/v1/tokens", kAll, false, false, [&s](Ctx& ctx) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(
-                    auto q, ReadListQuery(ctx, {storage::kTokenSortKeys,
-                                                {{"user_id", kAnyId}, {"revoked", {"true", "false"}}}}));
+                    auto q,
+                    ReadListQuery(ctx, {storage::kTokenSortKeys,
+                                        {{"user_id", kAnyId}, {"revoked", {"true", "false"}}}}));
                 std::optional<UserId> user = ctx.who().user_id;
                 for (auto it = q.filters.begin(); it != q.filters.end(); ++it) {
                   if (it->first != "user_id") continue;
@@ -474,8 +481,7 @@ void AddTokenRoutes(Router& router, Services& s) {
                 return Created(out);
               }});
 
-  router.Add({"DELETE", "/api/v1/tokens/{id}", kAll, false, false,
-              [&s](Ctx& ctx) -> Result<Reply> {
+  router.Add({"DELETE", "/api/v1/tokens/{id}", kAll, false, false, [&s](Ctx& ctx) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
                 VIGIL_ASSIGN_OR_RETURN(auto t, s.accounts.GetToken(TokenId{id}));
                 if (t.user_id != ctx.who().user_id && !SeesAllTokens(ctx.who())) {
@@ -489,31 +495,34 @@ void AddTokenRoutes(Router& router, Services& s) {
 // ---- settings and audit
 
 void AddAdminRoutes(Router& router, Services& s) {
-  router.Add({"GET", "/api/v1/settings", kOwnerAdmin, false, false,
-              [&s](Ctx&) -> Result<Reply> {
+  router.Add({"GET", "/api/v1/settings", kOwnerAdmin, false, false, [&s](Ctx&) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(bool mfa, s.auth.MfaRequiredForStaff());
                 return Ok(json{{"require_mfa_for_staff", mfa}});
               }});
-  router.Add({"PATCH", "/api/v1/settings", {Role::kOwner}, false, false,
-              [&s](Ctx& ctx) -> Result<Reply> {
-                VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
-                ObjectReader r(body);
-                auto mfa = r.OptBool("require_mfa_for_staff");
-                VIGIL_RETURN_IF_ERROR(r.Finish());
-                if (mfa) {
-                  VIGIL_RETURN_IF_ERROR(s.accounts.SetSetting(
-                      kSettingRequireMfa, *mfa ? "true" : "false", AuditFor(ctx)));
-                }
-                VIGIL_ASSIGN_OR_RETURN(bool now_mfa, s.auth.MfaRequiredForStaff());
-                return Ok(json{{"require_mfa_for_staff", now_mfa}});
-              }});
+  router.Add(
+      {"PATCH", "/api/v1/settings", {Role::kOwner}, false, false, [&s](Ctx& ctx) -> Result<Reply> {
+         VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
+         ObjectReader r(body);
+         auto mfa = r.OptBool("require_mfa_for_staff");
+         VIGIL_RETURN_IF_ERROR(r.Finish());
+         // The owner who turns the policy on must not lock themselves out.
+         if (mfa && *mfa && !ctx.who().totp_enabled) {
+           return FailedPrecondition(
+               "enrol two-factor authentication yourself before requiring it for staff");
+         }
+         if (mfa) {
+           VIGIL_RETURN_IF_ERROR(
+               s.accounts.SetSetting(kSettingRequireMfa, *mfa ? "true" : "false", AuditFor(ctx)));
+         }
+         VIGIL_ASSIGN_OR_RETURN(bool now_mfa, s.auth.MfaRequiredForStaff());
+         return Ok(json{{"require_mfa_for_staff", now_mfa}});
+       }});
   router.Add({"GET", "/api/v1/audit", kOwnerAdmin, false, false, [&s](Ctx& ctx) -> Result<Reply> {
-                VIGIL_ASSIGN_OR_RETURN(
-                    auto q, ReadListQuery(ctx, {storage::kAuditSortKeys,
-                                                {{"action", kAnyText},
-                                                 {"entity_type", kAnyText},
-                                                 {"actor_id", kAnyId},
-                                                 {"client_id", kAnyId}}}));
+                VIGIL_ASSIGN_OR_RETURN(auto q, ReadListQuery(ctx, {storage::kAuditSortKeys,
+                                                                   {{"action", kAnyText},
+                                                                    {"entity_type", kAnyText},
+                                                                    {"actor_id", kAnyId},
+                                                                    {"client_id", kAnyId}}}));
                 VIGIL_ASSIGN_OR_RETURN(auto page, s.accounts.ListAudit(q));
                 return Ok(PageJson(page, q, [](const auto& e) { return domain::ToJson(e); }));
               }});

@@ -9,8 +9,8 @@ namespace vigil::server::api {
 namespace {
 
 using domain::RoleSet;
-using vigil::json::ObjectReader;
 using nlohmann::json;
+using vigil::json::ObjectReader;
 
 std::string SessionCookie(const std::string& value, int64_t max_age_seconds, bool secure) {
   return fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}", kSessionCookieName,
@@ -72,8 +72,7 @@ void RegisterAuthRoutes(Router& router, Services& s) {
                 return Ok(out);
               }});
 
-  router.Add({"POST", "/api/v1/auth/password", all, false, false,
-              [&s](Ctx& ctx) -> Result<Reply> {
+  router.Add({"POST", "/api/v1/auth/password", all, false, false, [&s](Ctx& ctx) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
                 ObjectReader r(body);
                 std::string current = r.String("current_password", 1, 1024);
@@ -84,8 +83,7 @@ void RegisterAuthRoutes(Router& router, Services& s) {
                 return NoContent();
               }});
 
-  router.Add({"POST", "/api/v1/auth/totp/setup", all, false, true,
-              [&s](Ctx& ctx) -> Result<Reply> {
+  router.Add({"POST", "/api/v1/auth/totp/setup", all, false, true, [&s](Ctx& ctx) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(auto setup, s.auth.BeginTotp(ctx.who()));
                 return Ok(json{{"secret", setup.secret_base32},
                                {"otpauth_uri", setup.otpauth_uri},
@@ -94,28 +92,26 @@ void RegisterAuthRoutes(Router& router, Services& s) {
                                {"period", 30}});
               }});
 
-  router.Add({"POST", "/api/v1/auth/totp/confirm", all, false, true,
-              [&s](Ctx& ctx) -> Result<Reply> {
-                VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
-                ObjectReader r(body);
-                std::string code = r.String("code", 6, 8);
-                VIGIL_RETURN_IF_ERROR(r.Finish());
-                VIGIL_ASSIGN_OR_RETURN(auto codes,
-                                       s.auth.ConfirmTotp(ctx.who(), code, AuditFor(ctx)));
-                return Ok(json{{"recovery_codes", codes}});
-              }});
+  router.Add(
+      {"POST", "/api/v1/auth/totp/confirm", all, false, true, [&s](Ctx& ctx) -> Result<Reply> {
+         VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
+         ObjectReader r(body);
+         std::string code = r.String("code", 6, 8);
+         VIGIL_RETURN_IF_ERROR(r.Finish());
+         VIGIL_ASSIGN_OR_RETURN(auto codes, s.auth.ConfirmTotp(ctx.who(), code, AuditFor(ctx)));
+         return Ok(json{{"recovery_codes", codes}});
+       }});
 
-  router.Add({"POST", "/api/v1/auth/totp/disable", all, false, false,
-              [&s](Ctx& ctx) -> Result<Reply> {
-                VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
-                ObjectReader r(body);
-                std::string password = r.String("password", 1, 1024);
-                std::string code = r.String("code", 6, 20);
-                VIGIL_RETURN_IF_ERROR(r.Finish());
-                VIGIL_RETURN_IF_ERROR(
-                    s.auth.DisableTotp(ctx.who(), password, code, AuditFor(ctx)));
-                return NoContent();
-              }});
+  router.Add(
+      {"POST", "/api/v1/auth/totp/disable", all, false, false, [&s](Ctx& ctx) -> Result<Reply> {
+         VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
+         ObjectReader r(body);
+         std::string password = r.String("password", 1, 1024);
+         std::string code = r.String("code", 6, 20);
+         VIGIL_RETURN_IF_ERROR(r.Finish());
+         VIGIL_RETURN_IF_ERROR(s.auth.DisableTotp(ctx.who(), password, code, AuditFor(ctx)));
+         return NoContent();
+       }});
 }
 
 }  // namespace vigil::server::api

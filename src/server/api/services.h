@@ -46,10 +46,8 @@ template <typename T, typename F>
 nlohmann::json PageJson(const storage::Page<T>& page, const storage::ListQuery& q, F&& to_json) {
   nlohmann::json items = nlohmann::json::array();
   for (const auto& it : page.items) items.push_back(to_json(it));
-  return {{"items", std::move(items)},
-          {"total", page.total},
-          {"limit", q.limit},
-          {"offset", q.offset}};
+  return {
+      {"items", std::move(items)}, {"total", page.total}, {"limit", q.limit}, {"offset", q.offset}};
 }
 
 // The audit context of the caller of `ctx`.

@@ -12,19 +12,19 @@ namespace vigil::server::api {
 using nlohmann::json;
 
 void RegisterSystemRoutes(Router& router, Services& s) {
-  router.Add({"GET", "/healthz", {}, true, false, [&s](Ctx&) -> Result<Reply> {
-                Status db = s.db.Read([](storage::Tx& tx) { return tx.Query("SELECT 1").status(); });
-                if (!db.ok()) {
-                  return Unavailable("the database does not answer: " + db.message());
-                }
-                VIGIL_ASSIGN_OR_RETURN(int64_t version, s.db.SchemaVersion());
-                return Ok(json{{"status", "ok"},
-                               {"version", kVersion},
-                               {"schema_version", version},
-                               {"database", s.db.dialect() == storage::Dialect::kSqlite
-                                                ? "sqlite"
-                                                : "postgresql"}});
-              }});
+  router.Add(
+      {"GET", "/healthz", {}, true, false, [&s](Ctx&) -> Result<Reply> {
+         Status db = s.db.Read([](storage::Tx& tx) { return tx.Query("SELECT 1").status(); });
+         if (!db.ok()) {
+           return Unavailable("the database does not answer: " + db.message());
+         }
+         VIGIL_ASSIGN_OR_RETURN(int64_t version, s.db.SchemaVersion());
+         return Ok(json{
+             {"status", "ok"},
+             {"version", kVersion},
+             {"schema_version", version},
+             {"database", s.db.dialect() == storage::Dialect::kSqlite ? "sqlite" : "postgresql"}});
+       }});
 
   router.Add({"GET", "/metrics", {}, true, false, [&s](Ctx&) -> Result<Reply> {
                 Reply r;
@@ -40,7 +40,11 @@ void RegisterSystemRoutes(Router& router, Services& s) {
                 return r;
               }});
 
-  router.Add({"POST", "/api/v1/admin/backup", {domain::Role::kOwner}, false, false,
+  router.Add({"POST",
+              "/api/v1/admin/backup",
+              {domain::Role::kOwner},
+              false,
+              false,
               [&s](Ctx& ctx) -> Result<Reply> {
                 namespace fs = std::filesystem;
                 fs::path dir = fs::path(s.data_dir) / "backups";

@@ -62,10 +62,13 @@ Status AuthService::Throttled(const std::string& account_key, const std::string&
   auto wait = std::max(account_throttle_.RetryAfter(account_key, now),
                        address_throttle_.RetryAfter(address_key, now));
   if (wait.count() > 0) {
-    return ResourceExhausted(fmt::format(
-        "too many failed sign-ins; try again in {} seconds",
+    int64_t seconds =
         std::chrono::duration_cast<std::chrono::seconds>(wait + std::chrono::milliseconds(999))
-            .count()));
+            .count();
+    Status s = ResourceExhausted(
+        fmt::format("too many failed sign-ins; try again in {} seconds", seconds));
+    s.WithRetryAfter(seconds);
+    return s;
   }
   return Status::Ok();
 }
@@ -84,10 +87,11 @@ Status AuthService::CheckSecondFactor(const storage::UserCredentials& creds,
   if (!creds.user.totp_enabled) return Status::Ok();
   TimePoint now = clock_.Now();
   if (req.recovery_code) {
-    bool used = repo_.ConsumeRecoveryCode(creds.user.id,
-                                          crypto::Sha256Hex(NormalizeRecoveryCode(*req.recovery_code)),
-                                          now)
-                    .value_or(false);
+    bool used =
+        repo_
+            .ConsumeRecoveryCode(creds.user.id,
+                                 crypto::Sha256Hex(NormalizeRecoveryCode(*req.recovery_code)), now)
+            .value_or(false);
     if (used) return Status::Ok();
     Status s = Unauthenticated("wrong or already used recovery code");
     s.WithField("recovery_code", "is wrong or already used");
@@ -100,10 +104,9 @@ Status AuthService::CheckSecondFactor(const storage::UserCredentials& creds,
   }
   auto secret = crypto::Base32Decode(creds.totp_secret.value_or(""));
   if (secret) {
-    int64_t step = crypto::VerifyTotp(*secret, *req.totp_code,
-                                      std::chrono::duration_cast<std::chrono::seconds>(
-                                          now.time_since_epoch())
-                                          .count());
+    int64_t step = crypto::VerifyTotp(
+        *secret, *req.totp_code,
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
     if (step >= 0 && repo_.ConsumeTotpStep(creds.user.id, step).value_or(false)) {
       return Status::Ok();
     }
@@ -162,9 +165,9 @@ Result<LoginResult> AuthService::Login(const LoginRequest& req) {
   out.csrf_token = crypto::RandomToken(24);
   out.expires_at = now + options_.idle_timeout;
   out.user = creds->user;
-  VIGIL_RETURN_IF_ERROR(repo_.CreateSession(creds->user.id,
-                                            crypto::Sha256Hex(out.session_token), out.csrf_token,
-                                            now, out.expires_at, req.remote_address)
+  VIGIL_RETURN_IF_ERROR(repo_
+                            .CreateSession(creds->user.id, crypto::Sha256Hex(out.session_token),
+                                           out.csrf_token, now, out.expires_at, req.remote_address)
                             .status());
   VIGIL_RETURN_IF_ERROR(repo_.RecordLogin(creds->user.id, now));
   VIGIL_RETURN_IF_ERROR(

@@ -116,8 +116,7 @@ class AuthService {
  private:
   Status CheckSecondFactor(const storage::UserCredentials& creds, const LoginRequest& req);
   Status Throttled(const std::string& account_key, const std::string& address_key, TimePoint now);
-  void RecordFailure(const std::string& account_key, const std::string& address_key,
-                     TimePoint now);
+  void RecordFailure(const std::string& account_key, const std::string& address_key, TimePoint now);
 
   storage::AccountsRepo& repo_;
   const Clock& clock_;
