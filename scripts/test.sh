@@ -28,6 +28,12 @@ cmake --build --preset release -j2
 step "release tests"
 ctest --preset release -j2 --timeout 300 || failed=1
 
+step "benchmarks (smoke: each runs briefly to prove it still works; figures in bench/README.md)"
+for bench in build/release/bench/*_bench; do
+  [[ -x "$bench" ]] || continue
+  "$bench" --benchmark_min_time=0.01 >/dev/null || { echo "test: $bench failed" >&2; failed=1; }
+done
+
 if [[ "${VIGIL_TEST_QUICK:-0}" != "1" ]]; then
   step "asan build (clang, ASan + UBSan, fuzzers)"
   cmake --preset asan >/dev/null

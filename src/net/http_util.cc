@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/strings.h"
 #include "net/http.h"
 
 namespace vigil::net {
@@ -37,26 +38,13 @@ std::optional<std::string_view> FindHeader(const Headers& headers, std::string_v
   return std::nullopt;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // Decodes the escape starting at s[i] == '%'; -1 when it is malformed (not two hex digits).
 int DecodeEscapeAt(std::string_view s, size_t i) {
   if (i + 2 >= s.size()) {
     return -1;
   }
-  int hi = HexValue(s[i + 1]);
-  int lo = HexValue(s[i + 2]);
+  int hi = HexDigitValue(s[i + 1]);
+  int lo = HexDigitValue(s[i + 2]);
   if (hi < 0 || lo < 0) {
     return -1;
   }

@@ -96,4 +96,23 @@ Result<Row> Tx::QueryOne(std::string_view sql, std::initializer_list<Value> para
   return std::move(rows.front());
 }
 
+void ObserverSlot::Set(Database::Observer observer) {
+  auto p = observer ? std::make_shared<const Database::Observer>(std::move(observer)) : nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  observer_ = std::move(p);
+}
+
+void ObserverSlot::Report(std::string_view kind, std::chrono::steady_clock::time_point start,
+                          bool ok) const {
+  std::shared_ptr<const Database::Observer> observer;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    observer = observer_;
+  }
+  if (observer) {
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    (*observer)(kind, elapsed.count(), ok);
+  }
+}
+
 }  // namespace vigil::storage

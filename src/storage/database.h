@@ -15,9 +15,11 @@
 // Thread safety: every method may be called from any thread. A Tx must only be used inside the
 // callback that received it, on that thread.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -100,6 +102,19 @@ class Database {
   // Timing of statements, for /metrics: called once per finished Write/Read with its duration.
   using Observer = std::function<void(std::string_view kind, double seconds, bool ok)>;
   virtual void SetObserver(Observer observer) = 0;
+};
+
+// Holds a Database's Observer and reports timings to it; shared by both engines.
+// Thread safety: every method may be called from any thread.
+class ObserverSlot {
+ public:
+  void Set(Database::Observer observer);
+  // Reports the time since `start` under `kind` ("read"/"write").
+  void Report(std::string_view kind, std::chrono::steady_clock::time_point start, bool ok) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Database::Observer> observer_;  // guarded by mu_
 };
 
 struct OpenOptions {

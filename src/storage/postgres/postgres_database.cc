@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "core/log.h"
+#include "core/strings.h"
 
 namespace vigil::storage {
 namespace {
@@ -131,19 +132,6 @@ Value ParseDouble(std::string_view s) {
   return std::string(s);  // Not expected; keep the text rather than lose it.
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // bytea's text output (hex format, "\x0a1b...") back to raw bytes.
 Value DecodeBytea(std::string_view s) {
   if (s.size() < 2 || s[0] != '\\' || s[1] != 'x' || s.size() % 2 != 0) {
@@ -152,8 +140,8 @@ Value DecodeBytea(std::string_view s) {
   std::string out;
   out.reserve((s.size() - 2) / 2);
   for (size_t i = 2; i + 1 < s.size(); i += 2) {
-    const int hi = HexDigit(s[i]);
-    const int lo = HexDigit(s[i + 1]);
+    const int hi = HexDigitValue(s[i]);
+    const int lo = HexDigitValue(s[i + 1]);
     if (hi < 0 || lo < 0) {
       return std::string(s);
     }
@@ -582,7 +570,7 @@ Status PostgresDatabase::Write(const TxFn& fn) {
     std::uniform_int_distribution<int> jitter(0, 10 * attempt);
     std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt + jitter(rng)));
   }
-  Observe("write", start, a.status.ok());
+  observer_.Report("write", start, a.status.ok());
   return a.status;
 }
 
@@ -594,7 +582,7 @@ Status PostgresDatabase::Read(const TxFn& fn) {
   }
   Attempt a =
       RunTransaction(fn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", /*is_write=*/false);
-  Observe("read", start, a.status.ok());
+  observer_.Report("read", start, a.status.ok());
   return a.status;
 }
 
@@ -620,23 +608,6 @@ Status PostgresDatabase::Backup(const std::string& /*path*/) {
   return FailedPrecondition("use pg_dump or a base backup for PostgreSQL");
 }
 
-void PostgresDatabase::SetObserver(Observer observer) {
-  auto p = observer ? std::make_shared<const Observer>(std::move(observer)) : nullptr;
-  std::lock_guard<std::mutex> lock(observer_mu_);
-  observer_ = std::move(p);
-}
-
-void PostgresDatabase::Observe(std::string_view kind, std::chrono::steady_clock::time_point start,
-                               bool ok) {
-  std::shared_ptr<const Observer> observer;
-  {
-    std::lock_guard<std::mutex> lock(observer_mu_);
-    observer = observer_;
-  }
-  if (observer) {
-    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-    (*observer)(kind, elapsed.count(), ok);
-  }
-}
+void PostgresDatabase::SetObserver(Observer observer) { observer_.Set(std::move(observer)); }
 
 }  // namespace vigil::storage

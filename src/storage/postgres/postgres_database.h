@@ -88,7 +88,6 @@ class PostgresDatabase final : public Database {
   Result<pg_conn*> Acquire();
   void Release(pg_conn* conn);
   Result<pg_conn*> Connect() const;
-  void Observe(std::string_view kind, std::chrono::steady_clock::time_point start, bool ok);
 
   const std::string url_;
   const int pool_size_;
@@ -98,8 +97,7 @@ class PostgresDatabase final : public Database {
   std::vector<pg_conn*> idle_;  // guarded by pool_mu_; owned
   int open_ = 0;                // guarded by pool_mu_: idle + leased connections
 
-  std::mutex observer_mu_;
-  std::shared_ptr<const Observer> observer_;  // guarded by observer_mu_
+  ObserverSlot observer_;
 };
 
 }  // namespace vigil::storage

@@ -423,7 +423,7 @@ Status SqliteDatabase::Write(const TxFn& fn) {
   }
   queue_cv_.notify_one();
   Status s = done.get();
-  Observe("write", start, s.ok());
+  observer_.Report("write", start, s.ok());
   return s;
 }
 
@@ -556,7 +556,7 @@ Status SqliteDatabase::Read(const TxFn& fn) {
     idle_readers_.push_back(std::move(conn));
   }
   readers_cv_.notify_one();
-  Observe("read", start, s.ok());
+  observer_.Report("read", start, s.ok());
   return s;
 }
 
@@ -644,24 +644,7 @@ Status SqliteDatabase::Backup(const std::string& path) {
   return sqlite_internal::SyncDirectoryOf(dest);
 }
 
-void SqliteDatabase::SetObserver(Observer observer) {
-  auto p = observer ? std::make_shared<const Observer>(std::move(observer)) : nullptr;
-  std::lock_guard<std::mutex> lock(observer_mu_);
-  observer_ = std::move(p);
-}
-
-void SqliteDatabase::Observe(std::string_view kind, std::chrono::steady_clock::time_point start,
-                             bool ok) {
-  std::shared_ptr<const Observer> observer;
-  {
-    std::lock_guard<std::mutex> lock(observer_mu_);
-    observer = observer_;
-  }
-  if (observer) {
-    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-    (*observer)(kind, elapsed.count(), ok);
-  }
-}
+void SqliteDatabase::SetObserver(Observer observer) { observer_.Set(std::move(observer)); }
 
 int64_t SqliteDatabase::groups() const {
   std::lock_guard<std::mutex> lock(queue_mu_);

@@ -81,7 +81,6 @@ class SqliteDatabase final : public Database {
 
   void WriterLoop();
   void RunGroup(std::vector<sqlite_internal::WriteJob*>& jobs);
-  void Observe(std::string_view kind, std::chrono::steady_clock::time_point start, bool ok);
 
   const std::string path_;
   const int max_batch_;
@@ -100,8 +99,7 @@ class SqliteDatabase final : public Database {
   std::condition_variable readers_cv_;
   std::vector<std::unique_ptr<sqlite_internal::Connection>> idle_readers_;  // guarded
 
-  std::mutex observer_mu_;
-  std::shared_ptr<const Observer> observer_;  // guarded by observer_mu_
+  ObserverSlot observer_;
 };
 
 }  // namespace vigil::storage
