@@ -191,6 +191,29 @@ TEST_F(E2eTest, ServeUseWithTheCliBackUpAndStopGracefully) {
   EXPECT_EQ(json::parse(again_out)["items"][0]["name"], "Acme Dental");
 }
 
+TEST_F(E2eTest, ReadsOptionsFromAConfigFile) {
+  fs::path data = dir_ / "data";
+  fs::path cfg = dir_ / "vigild.ini";
+  {
+    std::ofstream out(cfg);
+    out << "# vigild options\ndata = \"" << data.string() << "\"\nlog-format = \"json\"\n";
+  }
+  fs::create_directories(data);
+  ASSERT_TRUE(storage::OpenDatabase((data / "vigil.db").string()).has_value());
+  auto [code, out] = Shell(std::string(VIGILD_PATH) + " --config " + cfg.string() + " --backup " +
+                           (dir_ / "copy.db").string() + " 2>&1");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_TRUE(fs::exists(dir_ / "copy.db")) << out;
+  auto [none, none_out] = Shell(std::string(VIGILD_PATH) + " --data " + (dir_ / "empty").string() +
+                                " --backup " + (dir_ / "x.db").string() + " 2>&1");
+  EXPECT_EQ(none, 1);
+  EXPECT_NE(none_out.find("no Vigil store at"), std::string::npos) << none_out;
+  auto [bad, bad_out] =
+      Shell(std::string(VIGILD_PATH) + " --listen nonsense --data " + data.string() + " 2>&1");
+  EXPECT_NE(bad, 0);
+  EXPECT_NE(bad_out.find("nonsense"), std::string::npos) << bad_out;
+}
+
 TEST_F(E2eTest, RefusesAStoreFromTheFuture) {
   fs::path db = dir_ / "future.db";
   {

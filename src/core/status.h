@@ -178,7 +178,9 @@ class [[nodiscard]] Result {
 // VIGIL_ASSIGN_OR_RETURN(auto x, ResultExpr()): binds the value or returns the failure.
 #define VIGIL_ASSIGN_OR_RETURN(lhs, rexpr) \
   VIGIL_ASSIGN_OR_RETURN_IMPL(VIGIL_CONCAT(vigil_result_, __LINE__), lhs, rexpr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration, `tmp` a name.
 #define VIGIL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr) \
   auto tmp = (rexpr);                                \
   if (!tmp.has_value()) return tmp.error();          \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -65,11 +65,10 @@ std::optional<std::string> CheckPhone(std::string_view phone) {
   int digits = 0;
   for (size_t i = 0; i < phone.size(); ++i) {
     char c = phone[i];
+    bool separator = c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/';
     if (c >= '0' && c <= '9') {
       ++digits;
-    } else if (c == '+' && i == 0) {
-    } else if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/') {
-    } else {
+    } else if (!separator && !(c == '+' && i == 0)) {
       return "must be a phone number like +49 30 1234567";
     }
   }

@@ -235,7 +235,6 @@ net::HttpResponse App::Handle(const net::HttpRequest& req) {
         resp.SetHeader(k, v);
       }
     }
-    if (req.method == "HEAD") resp.body.clear();
   } else {
     resp = ProblemResponse(result.error(), req.path.substr(0, 256), ctx.request_id);
     if (result.error().code() == ErrorCode::kUnauthenticated) {

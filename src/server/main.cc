@@ -94,9 +94,11 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   if (!backup_to.empty()) {
-    std::string url = store_url.empty()
-                          ? "sqlite://" + std::filesystem::absolute(data_dir + "/vigil.db").string()
-                          : store_url;
+    std::string file = std::filesystem::absolute(data_dir + "/vigil.db").string();
+    if (store_url.empty() && !std::filesystem::exists(file)) {
+      return Fail("no Vigil store at " + file + " to back up");
+    }
+    std::string url = store_url.empty() ? "sqlite://" + file : store_url;
     auto db = vigil::storage::OpenDatabase(url);
     if (!db) return Fail(db.error().ToString());
     vigil::Status st = (*db)->Backup(backup_to);

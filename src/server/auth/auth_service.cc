@@ -46,9 +46,9 @@ std::string NormalizeRecoveryCode(std::string_view code) {
 AuthService::AuthService(storage::AccountsRepo& repo, const Clock& clock, AuthOptions options)
     : repo_(repo),
       clock_(clock),
-      options_(options),
-      account_throttle_(options.account_throttle),
-      address_throttle_(options.address_throttle) {
+      options_(std::move(options)),
+      account_throttle_(options_.account_throttle),
+      address_throttle_(options_.address_throttle) {
   dummy_hash_ = crypto::HashPassword("vigil-dummy-password", options_.password_cost).value_or("");
 }
 

@@ -28,8 +28,8 @@
 namespace vigil::server {
 
 struct AuthOptions {
-  std::chrono::milliseconds idle_timeout{8 * 3600 * 1000};
-  std::chrono::milliseconds absolute_timeout{7 * 24 * 3600 * 1000LL};
+  std::chrono::milliseconds idle_timeout = std::chrono::hours(8);
+  std::chrono::milliseconds absolute_timeout = std::chrono::hours(24 * 7);
   crypto::PasswordCost password_cost = crypto::PasswordCost::kInteractive;
   domain::ThrottlePolicy account_throttle{5, std::chrono::minutes(15), std::chrono::seconds(1),
                                           std::chrono::minutes(15)};
