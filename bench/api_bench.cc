@@ -70,7 +70,9 @@ World& Shared() {
 void BM_Healthz(benchmark::State& state) {
   World& w = Shared();
   for (auto _ : state) {
-    if (w.Call("GET", "/healthz") != 200) state.SkipWithError("healthz failed");
+    if (w.Call("GET", "/healthz") != 200) {
+      state.SkipWithError("healthz failed");
+    }
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -66,7 +66,9 @@ const char* kTargets[][2] = {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World* w = new World();
-  if (size == 0) return 0;
+  if (size == 0) {
+    return 0;
+  }
   const auto& t = kTargets[data[0] % (sizeof(kTargets) / sizeof(kTargets[0]))];
   std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
   vigil::net::HttpRequest req;
@@ -81,7 +83,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   req.headers = {{"authorization", "Bearer " + w->token}, {"content-type", "application/json"}};
   w->clock.Advance(std::chrono::milliseconds(1));
   vigil::net::HttpResponse resp = w->app->Handle(req);
-  if (resp.status < 200 || resp.status > 599) std::abort();
+  if (resp.status < 200 || resp.status > 599) {
+    std::abort();
+  }
   if (resp.status >= 400 && resp.Header("content-type") != "application/problem+json") {
     std::abort();
   }

@@ -10,13 +10,17 @@
 namespace vigil::testing {
 
 std::string Response::FirstErrorField() const {
-  if (!body.is_object() || !body.contains("errors") || body["errors"].empty()) return "";
+  if (!body.is_object() || !body.contains("errors") || body["errors"].empty()) {
+    return "";
+  }
   return body["errors"][0].value("field", "");
 }
 
 std::vector<std::string> StoreKinds() {
   const char* pg = std::getenv("VIGIL_TEST_PG_URL");
-  if (pg != nullptr && *pg != '\0') return {"sqlite", "postgres"};
+  if (pg != nullptr && *pg != '\0') {
+    return {"sqlite", "postgres"};
+  }
   return {"sqlite"};
 }
 
@@ -88,12 +92,18 @@ Response ApiFixture::Call(const std::string& method, const std::string& target, 
   req.remote_address = remote;
   req.tls = tls_;
   bool has_body = method == "POST" || method == "PATCH" || method == "PUT";
-  if (has_body && !content_type.empty()) req.headers.emplace_back("content-type", content_type);
-  if (!auth.bearer.empty()) req.headers.emplace_back("authorization", "Bearer " + auth.bearer);
+  if (has_body && !content_type.empty()) {
+    req.headers.emplace_back("content-type", content_type);
+  }
+  if (!auth.bearer.empty()) {
+    req.headers.emplace_back("authorization", "Bearer " + auth.bearer);
+  }
   if (!auth.cookie.empty()) {
     req.headers.emplace_back("cookie", "theme=dark; vigil_session=" + auth.cookie);
   }
-  if (!auth.csrf.empty()) req.headers.emplace_back("x-csrf-token", auth.csrf);
+  if (!auth.csrf.empty()) {
+    req.headers.emplace_back("x-csrf-token", auth.csrf);
+  }
   clock_.Advance(std::chrono::milliseconds(1));
   Response r;
   r.http = app_->Handle(req);
@@ -101,7 +111,9 @@ Response ApiFixture::Call(const std::string& method, const std::string& target, 
   r.status = r.http.status;
   r.raw = r.http.body;
   r.body = nlohmann::json::parse(r.raw, nullptr, false);
-  if (r.body.is_discarded()) r.body = nullptr;
+  if (r.body.is_discarded()) {
+    r.body = nullptr;
+  }
   return r;
 }
 
@@ -113,13 +125,17 @@ Response ApiFixture::Call(const std::string& method, const std::string& target, 
 Auth ApiFixture::Login(const std::string& email, const std::string& password,
                        const std::string& totp) {
   nlohmann::json body = {{"email", email}, {"password", password}};
-  if (!totp.empty()) body["totp_code"] = totp;
+  if (!totp.empty()) {
+    body["totp_code"] = totp;
+  }
   Response r = Call("POST", "/api/v1/auth/login", Auth::None(), body);
   EXPECT_EQ(r.status, 200) << r.raw;
   std::string cookie = r.Header("set-cookie");
   auto start = cookie.find('=') + 1;
   auto end = cookie.find(';');
-  if (r.status != 200) return Auth::None();
+  if (r.status != 200) {
+    return Auth::None();
+  }
   return Auth::Session(cookie.substr(start, end - start), r.body.value("csrf_token", ""));
 }
 
@@ -130,7 +146,9 @@ Auth ApiFixture::UserWithToken(domain::Role role, std::optional<ClientId> client
                          {"name", std::string(domain::RoleName(role))},
                          {"role", domain::RoleName(role)},
                          {"password", kPassword}};
-  if (client) body["client_id"] = Raw(*client);
+  if (client) {
+    body["client_id"] = Raw(*client);
+  }
   Response r = Call("POST", "/api/v1/users", owner_, body);
   EXPECT_EQ(r.status, 201) << r.raw;
   UserId id{r.body.value("id", int64_t{0})};
@@ -138,8 +156,12 @@ Auth ApiFixture::UserWithToken(domain::Role role, std::optional<ClientId> client
   audit.now = clock_.Now();
   auto token = app_->auth().IssueToken(id, "test", domain::TokenScope::kWrite, std::nullopt, audit);
   EXPECT_TRUE(token.has_value());
-  if (email_out) *email_out = email;
-  if (id_out) *id_out = id;
+  if (email_out) {
+    *email_out = email;
+  }
+  if (id_out) {
+    *id_out = id;
+  }
   return Auth::Token(token ? token->secret : "");
 }
 

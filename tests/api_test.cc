@@ -35,7 +35,9 @@ TEST_P(ApiTest, ClientLifecycleWithAllFields) {
 
   // The JSON read can be sent back as it is.
   json echoed = r.body;
-  for (const char* ro : {"id", "created_at", "updated_at", "status"}) echoed.erase(ro);
+  for (const char* ro : {"id", "created_at", "updated_at", "status"}) {
+    echoed.erase(ro);
+  }
   auto same = f.Call("PATCH", fmt::format("/api/v1/clients/{}", id), f.owner(), echoed);
   EXPECT_EQ(same.status, 200) << same.raw;
 
@@ -101,7 +103,9 @@ TEST_P(ApiTest, SitesAndContacts) {
 
 TEST_P(ApiTest, PaginationFilteringSorting) {
   ApiFixture f(GetParam());
-  for (int i = 0; i < 25; ++i) f.CreateClient(fmt::format("Client {:02d}", i));
+  for (int i = 0; i < 25; ++i) {
+    f.CreateClient(fmt::format("Client {:02d}", i));
+  }
   auto page = f.Call("GET", "/api/v1/clients?limit=10&offset=20&sort=-name", f.owner());
   ASSERT_EQ(page.status, 200);
   EXPECT_EQ(page.body["total"], 25);
@@ -190,7 +194,9 @@ TEST_P(ApiTest, BadInputGetsAClearErrorAndChangesNothing) {
     EXPECT_EQ(r.status, c.status) << c.body.substr(0, 80) << " → " << r.raw;
     EXPECT_EQ(r.Header("content-type"), "application/problem+json") << c.body.substr(0, 80);
     EXPECT_FALSE(r.body.value("detail", "").empty()) << c.body.substr(0, 80);
-    if (!c.field.empty()) EXPECT_EQ(r.FirstErrorField(), c.field) << c.body.substr(0, 80);
+    if (!c.field.empty()) {
+      EXPECT_EQ(r.FirstErrorField(), c.field) << c.body.substr(0, 80);
+    }
   }
   // Oversized and wrongly typed bodies.
   EXPECT_EQ(f.Call("POST", "/api/v1/clients", f.owner(), std::string(2 << 20, ' ')).status, 413);

@@ -32,10 +32,14 @@ constexpr const char* kPassword = "correct horse battery staple";
 std::pair<int, std::string> Shell(const std::string& cmd) {
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return {-1, ""};
+  if (p == nullptr) {
+    return {-1, ""};
+  }
   std::array<char, 4096> buf;
   size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) {
+    out.append(buf.data(), n);
+  }
   int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
@@ -62,7 +66,9 @@ class Vigild {
       std::string line;
       while (std::getline(in, line)) {
         auto at = line.find("vigild: listening on 127.0.0.1:");
-        if (at != std::string::npos) port_ = std::stoi(line.substr(at + 31));
+        if (at != std::string::npos) {
+          port_ = std::stoi(line.substr(at + 31));
+        }
       }
     }
   }
@@ -70,7 +76,9 @@ class Vigild {
 
   // SIGTERM; returns the exit status.
   int Stop() {
-    if (pid_ <= 0) return -1;
+    if (pid_ <= 0) {
+      return -1;
+    }
     kill(pid_, SIGTERM);
     int status = 0;
     waitpid(pid_, &status, 0);

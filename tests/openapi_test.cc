@@ -11,7 +11,9 @@ namespace vigil::testing {
 namespace {
 
 std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : s) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
   return s;
 }
 
@@ -24,7 +26,9 @@ TEST(OpenApiTest, DocumentAndRoutesAgree) {
   std::set<std::string> documented;
   for (const auto& [path, item] : r.body["paths"].items()) {
     for (const auto& [method, op] : item.items()) {
-      if (method == "parameters" || method == "summary" || method == "description") continue;
+      if (method == "parameters" || method == "summary" || method == "description") {
+        continue;
+      }
       documented.insert(Lower(method) + " " + path);
     }
   }
@@ -32,8 +36,12 @@ TEST(OpenApiTest, DocumentAndRoutesAgree) {
   for (const auto& route : f.app().router().routes()) {
     routed.insert(Lower(route.method) + " " + route.pattern);
   }
-  for (const auto& x : routed) EXPECT_TRUE(documented.count(x)) << "undocumented route: " << x;
-  for (const auto& x : documented) EXPECT_TRUE(routed.count(x)) << "documented, not routed: " << x;
+  for (const auto& x : routed) {
+    EXPECT_TRUE(documented.count(x)) << "undocumented route: " << x;
+  }
+  for (const auto& x : documented) {
+    EXPECT_TRUE(routed.count(x)) << "documented, not routed: " << x;
+  }
 }
 
 TEST(OpenApiTest, DeclaredRolesMatchTheRouteTable) {
@@ -43,13 +51,17 @@ TEST(OpenApiTest, DeclaredRolesMatchTheRouteTable) {
     const auto& op = doc["paths"][route.pattern][Lower(route.method)];
     ASSERT_TRUE(op.contains("x-vigil-roles")) << route.method << " " << route.pattern;
     std::set<std::string> roles;
-    for (const auto& x : op["x-vigil-roles"]) roles.insert(x.get<std::string>());
+    for (const auto& x : op["x-vigil-roles"]) {
+      roles.insert(x.get<std::string>());
+    }
     std::set<std::string> want;
     if (route.is_public) {
       want.insert("public");
     } else {
       for (auto role : domain::kAllRoles) {
-        if (route.roles.Contains(role)) want.insert(std::string(domain::RoleName(role)));
+        if (route.roles.Contains(role)) {
+          want.insert(std::string(domain::RoleName(role)));
+        }
       }
     }
     EXPECT_EQ(roles, want) << route.method << " " << route.pattern;

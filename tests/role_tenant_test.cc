@@ -54,7 +54,9 @@ struct World {
     other = f.CreateClient("Other Client Ltd");
     for (Role r : domain::kAllRoles) {
       std::optional<ClientId> c;
-      if (domain::IsClientRole(r)) c = own;
+      if (domain::IsClientRole(r)) {
+        c = own;
+      }
       std::string email;
       UserId id;
       auth[r] = f.UserWithToken(r, c, &email, &id);
@@ -74,15 +76,17 @@ struct World {
 std::string Path(std::string_view pattern, int64_t id) {
   std::string p(pattern);
   auto at = p.find("{id}");
-  if (at != std::string::npos) p.replace(at, 4, std::to_string(id));
+  if (at != std::string::npos) {
+    p.replace(at, 4, std::to_string(id));
+  }
   return p;
 }
 
 std::vector<Expectation> Expectations() {
-  auto fixed = [](std::string target, json body = nullptr) -> Builder {
+  auto fixed = [](const std::string& target, const json& body = nullptr) -> Builder {
     return [=](World&, ClientId, Role) { return Request{target, body}; };
   };
-  auto client_path = [](std::string pattern, json body = nullptr) -> Builder {
+  auto client_path = [](const std::string& pattern, const json& body = nullptr) -> Builder {
     return [=](World&, ClientId c, Role) { return Request{Path(pattern, Raw(c)), body}; };
   };
   std::vector<Expectation> e;
@@ -251,8 +255,12 @@ class RoleTenantTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(RoleTenantTest, EveryRouteHasAnExpectationAndViceVersa) {
   ApiFixture f(GetParam());
   std::set<std::string> routes, expected;
-  for (const auto& r : f.app().router().routes()) routes.insert(r.method + " " + r.pattern);
-  for (const auto& e : Expectations()) expected.insert(e.method + " " + e.pattern);
+  for (const auto& r : f.app().router().routes()) {
+    routes.insert(r.method + " " + r.pattern);
+  }
+  for (const auto& e : Expectations()) {
+    expected.insert(e.method + " " + e.pattern);
+  }
   for (const auto& r : routes) {
     EXPECT_TRUE(expected.count(r)) << "route without a role × tenant expectation: " << r;
   }
@@ -279,7 +287,9 @@ TEST_P(RoleTenantTest, EveryRouteEveryRoleBothTenants) {
       }
       ++checked;
     }
-    if (e.is_public) continue;
+    if (e.is_public) {
+      continue;
+    }
     for (Role role : domain::kAllRoles) {
       for (Tenant tenant : {Tenant::kOwn, Tenant::kOther}) {
         ClientId target = tenant == Tenant::kOwn ? w.own : w.other;
@@ -320,7 +330,9 @@ TEST_P(RoleTenantTest, ListsShowClientContactsOnlyTheirOwnClient) {
   }
   auto users = f.Call("GET", "/api/v1/users?limit=200", w.auth[Role::kClientAdmin]);
   ASSERT_EQ(users.status, 200);
-  for (const auto& u : users.body["items"]) EXPECT_EQ(u["client_id"], Raw(w.own)) << u.dump();
+  for (const auto& u : users.body["items"]) {
+    EXPECT_EQ(u["client_id"], Raw(w.own)) << u.dump();
+  }
   // A client admin cannot lift the scope with a filter, nor create staff, nor users elsewhere.
   auto other = f.Call("GET", fmt::format("/api/v1/users?client_id={}", Raw(w.other)),
                       w.auth[Role::kClientAdmin]);
@@ -344,7 +356,9 @@ TEST_P(RoleTenantTest, ListsShowClientContactsOnlyTheirOwnClient) {
   EXPECT_EQ(all.body["total"], 2);
   // Tokens: a technician sees only its own; an owner may list anyone's.
   auto mine = f.Call("GET", "/api/v1/tokens", w.auth[Role::kTechnician]);
-  for (const auto& t : mine.body["items"]) EXPECT_EQ(t["user_id"], Raw(w.ids[Role::kTechnician]));
+  for (const auto& t : mine.body["items"]) {
+    EXPECT_EQ(t["user_id"], Raw(w.ids[Role::kTechnician]));
+  }
   auto theirs = f.Call("GET", fmt::format("/api/v1/tokens?user_id={}", Raw(w.ids[Role::kOwner])),
                        w.auth[Role::kTechnician]);
   EXPECT_EQ(theirs.status, 403);

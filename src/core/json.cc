@@ -25,7 +25,9 @@ int64_t DepthViolation(std::string_view text, int max_depth) {
     if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return static_cast<int64_t>(i);
+      if (++depth > max_depth) {
+        return static_cast<int64_t>(i);
+      }
     } else if (c == '}' || c == ']') {
       --depth;
     }
@@ -56,16 +58,22 @@ const char* TypeName(const Json& v) {
 }
 
 std::string TruncateUtf8(std::string_view s, size_t max_bytes) {
-  if (s.size() <= max_bytes) return std::string(s);
+  if (s.size() <= max_bytes) {
+    return std::string(s);
+  }
   size_t n = max_bytes;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) {
+    --n;
+  }
   return std::string(s.substr(0, n)) + "...";
 }
 
 size_t CodePoints(std::string_view s) {
   size_t n = 0;
   for (unsigned char c : s) {
-    if ((c & 0xC0) != 0x80) ++n;
+    if ((c & 0xC0) != 0x80) {
+      ++n;
+    }
   }
   return n;
 }
@@ -95,15 +103,21 @@ bool IsValidUtf8(std::string_view s) {
     } else {
       return false;
     }
-    if (i + len > s.size()) return false;
+    if (i + len > s.size()) {
+      return false;
+    }
     for (int k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
+      if ((p[i + k] & 0xC0) != 0x80) {
+        return false;
+      }
       cp = (cp << 6) | (p[i + k] & 0x3F);
     }
     if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) {
       return false;  // overlong
     }
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
     i += len;
   }
   return true;
@@ -113,7 +127,9 @@ Result<Json> Parse(std::string_view text, const ParseLimits& limits) {
   if (text.size() > limits.max_bytes) {
     return PayloadTooLarge(fmt::format("body is larger than {} bytes", limits.max_bytes));
   }
-  if (!IsValidUtf8(text)) return InvalidArgument("body is not valid UTF-8");
+  if (!IsValidUtf8(text)) {
+    return InvalidArgument("body is not valid UTF-8");
+  }
   if (int64_t at = DepthViolation(text, limits.max_depth); at >= 0) {
     return InvalidArgument(
         fmt::format("JSON nested deeper than {} levels at byte {}", limits.max_depth, at));
@@ -130,7 +146,9 @@ Result<Json> Parse(std::string_view text, const ParseLimits& limits) {
 
 Result<Json> ParseObject(std::string_view text, const ParseLimits& limits) {
   VIGIL_ASSIGN_OR_RETURN(Json j, Parse(text, limits));
-  if (!j.is_object()) return InvalidArgument("body must be a JSON object");
+  if (!j.is_object()) {
+    return InvalidArgument("body must be a JSON object");
+  }
   return j;
 }
 
@@ -149,22 +167,30 @@ bool ObjectReader::Has(std::string_view name) const {
 }
 
 bool ObjectReader::IsNull(std::string_view name) const {
-  if (not_object_) return false;
+  if (not_object_) {
+    return false;
+  }
   auto it = j_.find(name);
   return it != j_.end() && it->is_null();
 }
 
 bool ObjectReader::TakeNull(std::string_view name) {
-  if (!IsNull(name)) return false;
+  if (!IsNull(name)) {
+    return false;
+  }
   seen_.emplace(name);
   return true;
 }
 
 const Json* ObjectReader::Get(std::string_view name) {
-  if (not_object_) return nullptr;
+  if (not_object_) {
+    return nullptr;
+  }
   seen_.emplace(name);
   auto it = j_.find(name);
-  if (it == j_.end()) return nullptr;
+  if (it == j_.end()) {
+    return nullptr;
+  }
   return &*it;
 }
 
@@ -206,7 +232,9 @@ std::optional<std::string> ObjectReader::CheckString(std::string_view name, cons
 std::string ObjectReader::String(std::string_view name, size_t min_len, size_t max_len, Text text) {
   const Json* v = Get(name);
   if (v == nullptr) {
-    if (!not_object_) AddError(name, "is required");
+    if (!not_object_) {
+      AddError(name, "is required");
+    }
     return {};
   }
   return CheckString(name, *v, min_len, max_len, text).value_or("");
@@ -215,13 +243,17 @@ std::string ObjectReader::String(std::string_view name, size_t min_len, size_t m
 std::optional<std::string> ObjectReader::OptString(std::string_view name, size_t min_len,
                                                    size_t max_len, Text text) {
   const Json* v = Get(name);
-  if (v == nullptr) return std::nullopt;
+  if (v == nullptr) {
+    return std::nullopt;
+  }
   return CheckString(name, *v, min_len, max_len, text);
 }
 
 std::optional<int64_t> ObjectReader::OptInt(std::string_view name, int64_t min, int64_t max) {
   const Json* v = Get(name);
-  if (v == nullptr) return std::nullopt;
+  if (v == nullptr) {
+    return std::nullopt;
+  }
   int64_t out = 0;
   if (v->is_number_integer() && !v->is_number_unsigned()) {
     out = v->get<int64_t>();
@@ -249,7 +281,9 @@ std::optional<int64_t> ObjectReader::OptInt(std::string_view name, int64_t min, 
 int64_t ObjectReader::Int(std::string_view name, int64_t min, int64_t max) {
   if (!Has(name)) {
     Get(name);
-    if (!not_object_) AddError(name, "is required");
+    if (!not_object_) {
+      AddError(name, "is required");
+    }
     return 0;
   }
   return OptInt(name, min, max).value_or(0);
@@ -257,7 +291,9 @@ int64_t ObjectReader::Int(std::string_view name, int64_t min, int64_t max) {
 
 std::optional<bool> ObjectReader::OptBool(std::string_view name) {
   const Json* v = Get(name);
-  if (v == nullptr) return std::nullopt;
+  if (v == nullptr) {
+    return std::nullopt;
+  }
   if (!v->is_boolean()) {
     AddError(name, fmt::format("must be true or false, not {}", TypeName(*v)));
     return std::nullopt;
@@ -268,7 +304,9 @@ std::optional<bool> ObjectReader::OptBool(std::string_view name) {
 bool ObjectReader::Bool(std::string_view name) {
   if (!Has(name)) {
     Get(name);
-    if (!not_object_) AddError(name, "is required");
+    if (!not_object_) {
+      AddError(name, "is required");
+    }
     return false;
   }
   return OptBool(name).value_or(false);
@@ -277,16 +315,22 @@ bool ObjectReader::Bool(std::string_view name) {
 std::optional<std::string> ObjectReader::OptEnum(std::string_view name,
                                                  const std::vector<std::string_view>& allowed) {
   const Json* v = Get(name);
-  if (v == nullptr) return std::nullopt;
+  if (v == nullptr) {
+    return std::nullopt;
+  }
   std::string list;
   for (auto a : allowed) {
-    if (!list.empty()) list += ", ";
+    if (!list.empty()) {
+      list += ", ";
+    }
     list += a;
   }
   if (v->is_string()) {
     const auto& s = v->get_ref<const std::string&>();
     for (auto a : allowed) {
-      if (s == a) return s;
+      if (s == a) {
+        return s;
+      }
     }
   }
   AddError(name, "must be one of: " + list);
@@ -297,7 +341,9 @@ std::string ObjectReader::Enum(std::string_view name,
                                const std::vector<std::string_view>& allowed) {
   if (!Has(name)) {
     Get(name);
-    if (!not_object_) AddError(name, "is required");
+    if (!not_object_) {
+      AddError(name, "is required");
+    }
     return {};
   }
   return OptEnum(name, allowed).value_or("");
@@ -308,7 +354,9 @@ std::optional<std::vector<std::string>> ObjectReader::OptStringArray(std::string
                                                                      size_t min_len,
                                                                      size_t max_len) {
   const Json* v = Get(name);
-  if (v == nullptr) return std::nullopt;
+  if (v == nullptr) {
+    return std::nullopt;
+  }
   if (!v->is_array()) {
     AddError(name, fmt::format("must be an array of strings, not {}", TypeName(*v)));
     return std::nullopt;
@@ -320,7 +368,9 @@ std::optional<std::vector<std::string>> ObjectReader::OptStringArray(std::string
   std::vector<std::string> out;
   for (size_t i = 0; i < v->size(); ++i) {
     auto s = CheckString(fmt::format("{}[{}]", name, i), (*v)[i], min_len, max_len, Text::kLine);
-    if (!s) return std::nullopt;
+    if (!s) {
+      return std::nullopt;
+    }
     out.push_back(std::move(*s));
   }
   return out;
@@ -328,7 +378,9 @@ std::optional<std::vector<std::string>> ObjectReader::OptStringArray(std::string
 
 const Json* ObjectReader::OptObject(std::string_view name) {
   const Json* v = Get(name);
-  if (v == nullptr || v->is_null()) return nullptr;
+  if (v == nullptr || v->is_null()) {
+    return nullptr;
+  }
   if (!v->is_object()) {
     AddError(name, fmt::format("must be an object, not {}", TypeName(*v)));
     return nullptr;
@@ -345,12 +397,16 @@ Status ObjectReader::Finish() {
       }
     }
   }
-  if (errors_.empty()) return Status::Ok();
+  if (errors_.empty()) {
+    return Status::Ok();
+  }
   Status s(ErrorCode::kInvalidArgument,
            errors_.size() == 1 ? errors_[0].field + ": " + errors_[0].detail
                                : fmt::format("{} fields are invalid (first: {}: {})",
                                              errors_.size(), errors_[0].field, errors_[0].detail));
-  for (auto& e : errors_) s.WithField(e.field, e.detail);
+  for (auto& e : errors_) {
+    s.WithField(e.field, e.detail);
+  }
   return s;
 }
 

@@ -41,7 +41,9 @@ TEST(ObjectReaderTest, ReadsTypedFieldsAndNamesEveryWrongOne) {
   Status s = r.Finish();
   ASSERT_EQ(s.code(), ErrorCode::kInvalidArgument);
   std::vector<std::string> fields;
-  for (const auto& e : s.field_errors()) fields.push_back(e.field);
+  for (const auto& e : s.field_errors()) {
+    fields.push_back(e.field);
+  }
   EXPECT_EQ(fields, (std::vector<std::string>{"name", "count", "big", "flag", "role", "tags[1]",
                                               "missing", "extra"}));
   EXPECT_EQ(s.field_errors()[0].detail, "must not be empty");

@@ -61,7 +61,9 @@ std::string JsonEscape(std::string_view s) {
 
 void Write(spdlog::level::level_enum level, std::string_view msg,
            std::initializer_list<Field> fields) {
-  if (!spdlog::default_logger_raw()->should_log(level)) return;
+  if (!spdlog::default_logger_raw()->should_log(level)) {
+    return;
+  }
   std::string line;
   if (g_format == Format::kJson) {
     auto now = std::chrono::system_clock::now();

@@ -28,7 +28,9 @@ __extension__ using Int128 = __int128;
 
 int64_t Pow10(int n) {
   int64_t r = 1;
-  for (int i = 0; i < n; ++i) r *= 10;
+  for (int i = 0; i < n; ++i) {
+    r *= 10;
+  }
   return r;
 }
 
@@ -37,7 +39,9 @@ int64_t Pow10(int n) {
 Result<Currency> Currency::FromCode(std::string_view code) {
   if (code.size() == 3) {
     for (const auto& c : kCurrencies) {
-      if (code == c.code) return Currency({c.code[0], c.code[1], c.code[2]}, c.digits);
+      if (code == c.code) {
+        return Currency({c.code[0], c.code[1], c.code[2]}, c.digits);
+      }
     }
   }
   return InvalidArgument(
@@ -46,7 +50,9 @@ Result<Currency> Currency::FromCode(std::string_view code) {
 
 Result<Money> Money::Parse(std::string_view text, Currency currency) {
   auto bad = [&] { return InvalidArgument("malformed amount; expected e.g. 12.50"); };
-  if (text.empty() || text.size() > 24) return bad();
+  if (text.empty() || text.size() > 24) {
+    return bad();
+  }
   bool negative = false;
   size_t i = 0;
   if (text[0] == '-') {
@@ -60,11 +66,15 @@ Result<Money> Money::Parse(std::string_view text, Currency currency) {
   for (; i < text.size(); ++i) {
     char ch = text[i];
     if (ch == '.') {
-      if (frac_digits >= 0) return bad();
+      if (frac_digits >= 0) {
+        return bad();
+      }
       frac_digits = 0;
       continue;
     }
-    if (ch < '0' || ch > '9') return bad();
+    if (ch < '0' || ch > '9') {
+      return bad();
+    }
     any_digit = true;
     if (frac_digits >= 0) {
       if (++frac_digits > currency.minor_digits()) {
@@ -79,15 +89,21 @@ Result<Money> Money::Parse(std::string_view text, Currency currency) {
       whole = whole * 10 + (ch - '0');
     }
   }
-  if (!any_digit || frac_digits == 0) return bad();
-  if (frac_digits < 0) frac_digits = 0;
+  if (!any_digit || frac_digits == 0) {
+    return bad();
+  }
+  if (frac_digits < 0) {
+    frac_digits = 0;
+  }
   frac *= Pow10(currency.minor_digits() - frac_digits);
   int64_t minor = whole * Pow10(currency.minor_digits()) + frac;
   return Money(negative ? -minor : minor, currency);
 }
 
 Result<Money> Money::Add(const Money& other) const {
-  if (!(currency_ == other.currency_)) return InvalidArgument("currency mismatch");
+  if (!(currency_ == other.currency_)) {
+    return InvalidArgument("currency mismatch");
+  }
   int64_t out;
   if (__builtin_add_overflow(minor_, other.minor_, &out)) {
     return InvalidArgument("amount out of range");
@@ -96,7 +112,9 @@ Result<Money> Money::Add(const Money& other) const {
 }
 
 Result<Money> Money::Subtract(const Money& other) const {
-  if (!(currency_ == other.currency_)) return InvalidArgument("currency mismatch");
+  if (!(currency_ == other.currency_)) {
+    return InvalidArgument("currency mismatch");
+  }
   int64_t out;
   if (__builtin_sub_overflow(minor_, other.minor_, &out)) {
     return InvalidArgument("amount out of range");
@@ -105,11 +123,15 @@ Result<Money> Money::Subtract(const Money& other) const {
 }
 
 Result<Money> Money::MultiplyRatio(int64_t numerator, int64_t denominator) const {
-  if (denominator <= 0) return InvalidArgument("denominator must be positive");
+  if (denominator <= 0) {
+    return InvalidArgument("denominator must be positive");
+  }
   Int128 p = static_cast<Int128>(minor_) * numerator;
   Int128 q = p / denominator;
   Int128 r = p % denominator;
-  if (r != 0 && 2 * (r < 0 ? -r : r) >= denominator) q += (p < 0 ? -1 : 1);
+  if (r != 0 && 2 * (r < 0 ? -r : r) >= denominator) {
+    q += (p < 0 ? -1 : 1);
+  }
   if (q > std::numeric_limits<int64_t>::max() || q < std::numeric_limits<int64_t>::min()) {
     return InvalidArgument("amount out of range");
   }
@@ -120,7 +142,9 @@ std::string Money::AmountString() const {
   int d = currency_.minor_digits();
   uint64_t abs = minor_ < 0 ? 0 - static_cast<uint64_t>(minor_) : static_cast<uint64_t>(minor_);
   std::string sign = minor_ < 0 ? "-" : "";
-  if (d == 0) return sign + std::to_string(abs);
+  if (d == 0) {
+    return sign + std::to_string(abs);
+  }
   uint64_t p = static_cast<uint64_t>(Pow10(d));
   return fmt::format("{}{}.{:0{}d}", sign, abs / p, abs % p, d);
 }

@@ -104,13 +104,17 @@ std::string_view ErrorCodeTitle(ErrorCode code) {
 }
 
 Status& Status::WithField(std::string field, std::string detail) {
-  if (message_.empty()) message_ = field + ": " + detail;
+  if (message_.empty()) {
+    message_ = field + ": " + detail;
+  }
   field_errors_.push_back({std::move(field), std::move(detail)});
   return *this;
 }
 
 std::string Status::ToString() const {
-  if (ok()) return "OK";
+  if (ok()) {
+    return "OK";
+  }
   std::string out(ErrorCodeName(code_));
   if (!message_.empty()) {
     out += ": ";

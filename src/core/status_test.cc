@@ -49,7 +49,9 @@ TEST(StatusTest, FieldErrorsAccumulateAndNameTheMessage) {
 }
 
 Result<int> Half(int x) {
-  if (x % 2 != 0) return InvalidArgument("odd");
+  if (x % 2 != 0) {
+    return InvalidArgument("odd");
+  }
   return x / 2;
 }
 

@@ -112,7 +112,9 @@ json ToJson(const ApiToken& t) {
 
 json ToJson(const AuditEntry& e) {
   auto parse = [](const std::string& s) -> json {
-    if (s.empty()) return nullptr;
+    if (s.empty()) {
+      return nullptr;
+    }
     return json::parse(s, nullptr, /*allow_exceptions=*/false);
   };
   return {

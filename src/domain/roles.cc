@@ -24,7 +24,9 @@ std::string_view RoleName(Role role) {
 
 std::optional<Role> ParseRole(std::string_view name) {
   for (Role r : kAllRoles) {
-    if (RoleName(r) == name) return r;
+    if (RoleName(r) == name) {
+      return r;
+    }
   }
   return std::nullopt;
 }
@@ -34,20 +36,26 @@ bool IsClientRole(Role role) { return !IsStaffRole(role); }
 
 std::vector<std::string_view> RoleNames() {
   std::vector<std::string_view> out;
-  for (Role r : kAllRoles) out.push_back(RoleName(r));
+  for (Role r : kAllRoles) {
+    out.push_back(RoleName(r));
+  }
   return out;
 }
 std::vector<std::string_view> StaffRoleNames() {
   std::vector<std::string_view> out;
   for (Role r : kAllRoles) {
-    if (IsStaffRole(r)) out.push_back(RoleName(r));
+    if (IsStaffRole(r)) {
+      out.push_back(RoleName(r));
+    }
   }
   return out;
 }
 std::vector<std::string_view> ClientRoleNames() {
   std::vector<std::string_view> out;
   for (Role r : kAllRoles) {
-    if (IsClientRole(r)) out.push_back(RoleName(r));
+    if (IsClientRole(r)) {
+      out.push_back(RoleName(r));
+    }
   }
   return out;
 }
@@ -55,8 +63,12 @@ std::vector<std::string_view> ClientRoleNames() {
 std::string RoleSet::ToString() const {
   std::string out;
   for (Role r : kAllRoles) {
-    if (!Contains(r)) continue;
-    if (!out.empty()) out += ",";
+    if (!Contains(r)) {
+      continue;
+    }
+    if (!out.empty()) {
+      out += ",";
+    }
     out += RoleName(r);
   }
   return out;
@@ -67,8 +79,12 @@ std::string_view TokenScopeName(TokenScope scope) {
 }
 
 std::optional<TokenScope> ParseTokenScope(std::string_view name) {
-  if (name == "read") return TokenScope::kRead;
-  if (name == "write") return TokenScope::kWrite;
+  if (name == "read") {
+    return TokenScope::kRead;
+  }
+  if (name == "write") {
+    return TokenScope::kWrite;
+  }
   return std::nullopt;
 }
 

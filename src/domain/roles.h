@@ -44,7 +44,9 @@ class RoleSet {
  public:
   constexpr RoleSet() = default;
   constexpr RoleSet(std::initializer_list<Role> roles) {
-    for (Role r : roles) bits_ |= Bit(r);
+    for (Role r : roles) {
+      bits_ |= Bit(r);
+    }
   }
   static constexpr RoleSet All() {
     return {Role::kOwner,   Role::kAdmin,       Role::kTechnician, Role::kDispatcher,

@@ -6,7 +6,9 @@ namespace vigil::domain {
 namespace {
 
 TEST(RolesTest, NamesRoundTrip) {
-  for (Role r : kAllRoles) EXPECT_EQ(ParseRole(RoleName(r)), r);
+  for (Role r : kAllRoles) {
+    EXPECT_EQ(ParseRole(RoleName(r)), r);
+  }
   EXPECT_FALSE(ParseRole("root").has_value());
   EXPECT_FALSE(ParseRole("").has_value());
 }

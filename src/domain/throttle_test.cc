@@ -28,7 +28,9 @@ TEST(ThrottleTest, FreeFailuresThenDoublingLockout) {
 TEST(ThrottleTest, LockoutIsCapped) {
   Throttle t({0, minutes(60), seconds(1), seconds(30)});
   TimePoint now = FromUnixMillis(0);
-  for (int i = 0; i < 50; ++i) t.RecordFailure("a", now);
+  for (int i = 0; i < 50; ++i) {
+    t.RecordFailure("a", now);
+  }
   EXPECT_EQ(t.RetryAfter("a", now), seconds(30));
 }
 

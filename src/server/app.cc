@@ -30,24 +30,32 @@ std::string RequestIdFor(const net::HttpRequest& req) {
       plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                         (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.');
     }
-    if (plain) return std::string(*id);
+    if (plain) {
+      return std::string(*id);
+    }
   }
   return crypto::RandomToken(12);
 }
 
 std::optional<std::string> CookieValue(const net::HttpRequest& req, std::string_view name) {
   auto header = req.Header("cookie");
-  if (!header) return std::nullopt;
+  if (!header) {
+    return std::nullopt;
+  }
   std::string_view h = *header;
   while (!h.empty()) {
     size_t end = h.find(';');
     std::string_view part = h.substr(0, end);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.front() == ' ') {
+      part.remove_prefix(1);
+    }
     size_t eq = part.find('=');
     if (eq != std::string_view::npos && part.substr(0, eq) == name) {
       return std::string(part.substr(eq + 1));
     }
-    if (end == std::string_view::npos) break;
+    if (end == std::string_view::npos) {
+      break;
+    }
     h.remove_prefix(end + 1);
   }
   return std::nullopt;
@@ -115,10 +123,16 @@ Result<std::unique_ptr<App>> App::Create(AppOptions options, const Clock& clock)
 Result<std::optional<std::string>> App::EnsureOwner(const std::string& email,
                                                     const std::string& password) {
   VIGIL_ASSIGN_OR_RETURN(int64_t users, accounts_.CountUsers());
-  if (users > 0) return std::optional<std::string>();
-  if (auto err = domain::CheckEmail(email)) return InvalidArgument("owner e-mail " + *err);
+  if (users > 0) {
+    return std::optional<std::string>();
+  }
+  if (auto err = domain::CheckEmail(email)) {
+    return InvalidArgument("owner e-mail " + *err);
+  }
   std::string pw = password.empty() ? crypto::RandomToken(18) : password;
-  if (auto err = domain::CheckPassword(pw)) return InvalidArgument("owner password " + *err);
+  if (auto err = domain::CheckPassword(pw)) {
+    return InvalidArgument("owner password " + *err);
+  }
   VIGIL_ASSIGN_OR_RETURN(std::string hash, auth_.HashPassword(pw));
   domain::User u;
   u.email = email;
@@ -129,7 +143,9 @@ Result<std::optional<std::string>> App::EnsureOwner(const std::string& email,
   audit.actor_label = "vigild first start";
   audit.now = clock_.Now();
   VIGIL_RETURN_IF_ERROR(accounts_.CreateUser(u, hash, audit).status());
-  if (password.empty()) return std::optional<std::string>(pw);
+  if (password.empty()) {
+    return std::optional<std::string>(pw);
+  }
   return std::optional<std::string>();
 }
 
@@ -139,7 +155,9 @@ void App::Decorate(const net::HttpRequest* req, net::HttpResponse& resp) const {
   resp.SetHeader("x-frame-options", "DENY");
   resp.SetHeader("referrer-policy", "no-referrer");
   resp.SetHeader("cross-origin-opener-policy", "same-origin");
-  if (!resp.Header("cache-control")) resp.SetHeader("cache-control", "no-store");
+  if (!resp.Header("cache-control")) {
+    resp.SetHeader("cache-control", "no-store");
+  }
   if (req != nullptr && req->tls) {
     resp.SetHeader("strict-transport-security", "max-age=31536000; includeSubDomains");
   }
@@ -157,7 +175,9 @@ Status App::Authenticate(api::Ctx& ctx) {
     return Status::Ok();
   }
   auto cookie = CookieValue(ctx.req, api::kSessionCookieName);
-  if (!cookie) return Unauthenticated("sign in first, or send an API token");
+  if (!cookie) {
+    return Unauthenticated("sign in first, or send an API token");
+  }
   VIGIL_ASSIGN_OR_RETURN(auto s, auth_.ResolveSession(*cookie));
   ctx.principal = s.principal;
   ctx.session = s.session_id;

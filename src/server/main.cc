@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -23,7 +24,7 @@ namespace {
 
 std::string EnvOr(const char* name, std::string fallback) {
   const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+  return v != nullptr && *v != '\0' ? std::string(v) : std::move(fallback);
 }
 
 int Fail(const std::string& what) {
@@ -100,9 +101,13 @@ int main(int argc, char** argv) {
     }
     std::string url = store_url.empty() ? "sqlite://" + file : store_url;
     auto db = vigil::storage::OpenDatabase(url);
-    if (!db) return Fail(db.error().ToString());
+    if (!db) {
+      return Fail(db.error().ToString());
+    }
     vigil::Status st = (*db)->Backup(backup_to);
-    if (!st.ok()) return Fail("backup failed: " + st.ToString());
+    if (!st.ok()) {
+      return Fail("backup failed: " + st.ToString());
+    }
     std::printf("vigild: wrote a consistent copy of the store to %s\n", backup_to.c_str());
     return 0;
   }
@@ -112,12 +117,18 @@ int main(int argc, char** argv) {
   options.store_url = store_url;
   options.data_dir = data_dir;
   options.max_body_bytes = max_body;
-  if (fast_hash) options.auth.password_cost = vigil::crypto::PasswordCost::kMinimum;
+  if (fast_hash) {
+    options.auth.password_cost = vigil::crypto::PasswordCost::kMinimum;
+  }
   auto app = vigil::server::App::Create(options, clock);
-  if (!app) return Fail(app.error().ToString());
+  if (!app) {
+    return Fail(app.error().ToString());
+  }
 
   auto owner = (*app)->EnsureOwner(owner_email, EnvOr("VIGIL_OWNER_PASSWORD", ""));
-  if (!owner) return Fail("cannot create the first owner: " + owner.error().ToString());
+  if (!owner) {
+    return Fail("cannot create the first owner: " + owner.error().ToString());
+  }
   if (owner->has_value()) {
     std::printf(
         "\n  First start: created the owner account.\n    e-mail:   %s\n    password: %s\n"
@@ -139,7 +150,9 @@ int main(int argc, char** argv) {
       [a](const vigil::net::HttpRequest* req, vigil::net::HttpResponse& resp) {
         a->Decorate(req, resp);
       });
-  if (!server) return Fail(server.error().ToString());
+  if (!server) {
+    return Fail(server.error().ToString());
+  }
 
   std::string host = listen.substr(0, listen.rfind(':'));
   vigil::log::Write(spdlog::level::info, "vigild listening",

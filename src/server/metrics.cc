@@ -11,7 +11,9 @@ namespace {
 std::string Esc(std::string_view v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\\' || c == '"') {
+      out += '\\';
+    }
     if (c == '\n') {
       out += "\\n";
       continue;
@@ -37,7 +39,9 @@ std::vector<std::string_view> Split(std::string_view s) {
 
 void Histogram::Observe(double seconds) {
   size_t i = 0;
-  while (i < kBuckets.size() && seconds > kBuckets[i]) ++i;
+  while (i < kBuckets.size() && seconds > kBuckets[i]) {
+    ++i;
+  }
   counts_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   sum_micros_.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
@@ -66,7 +70,9 @@ void Metrics::ObserveRequest(std::string_view method, std::string_view route, in
     std::lock_guard lock(mu_);
     ++requests_[fmt::format("{}|{}", key, status)];
     auto& slot = latency_[key];
-    if (!slot) slot = std::make_unique<Histogram>();
+    if (!slot) {
+      slot = std::make_unique<Histogram>();
+    }
     h = slot.get();
   }
   h->Observe(seconds);
@@ -77,9 +83,13 @@ void Metrics::ObserveDb(std::string_view kind, double seconds, bool ok) {
   {
     std::lock_guard lock(mu_);
     auto& slot = db_[std::string(kind)];
-    if (!slot) slot = std::make_unique<Histogram>();
+    if (!slot) {
+      slot = std::make_unique<Histogram>();
+    }
     h = slot.get();
-    if (!ok) ++db_errors_[std::string(kind)];
+    if (!ok) {
+      ++db_errors_[std::string(kind)];
+    }
   }
   h->Observe(seconds);
 }

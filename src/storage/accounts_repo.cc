@@ -32,7 +32,9 @@ Value Ms(TimePoint t) { return ToUnixMillis(t); }
 Value OptMs(const std::optional<TimePoint>& t) { return t ? Value(ToUnixMillis(*t)) : Value(); }
 std::optional<TimePoint> OptTime(const Row& r, size_t i) {
   auto v = r.OptInt(i);
-  if (!v) return std::nullopt;
+  if (!v) {
+    return std::nullopt;
+  }
   return FromUnixMillis(*v);
 }
 
@@ -40,7 +42,9 @@ std::optional<TimePoint> OptTime(const Row& r, size_t i) {
 std::string LikePattern(std::string_view s) {
   std::string out = "%";
   for (char c : domain::AsciiLower(s)) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    if (c == '%' || c == '_' || c == '\\') {
+      out += '\\';
+    }
     out += c;
   }
   out += "%";
@@ -57,11 +61,15 @@ struct ListSql {
     params.insert(params.end(), ps);
   }
   void Search(const std::string& search, std::initializer_list<std::string_view> columns) {
-    if (search.empty()) return;
+    if (search.empty()) {
+      return;
+    }
     std::string cond = "(";
     bool first = true;
     for (auto c : columns) {
-      if (!first) cond += " OR ";
+      if (!first) {
+        cond += " OR ";
+      }
       first = false;
       cond += fmt::format("LOWER({}) LIKE ? ESCAPE '\\'", c);
       params.emplace_back(LikePattern(search));
@@ -69,10 +77,14 @@ struct ListSql {
     where.push_back(cond + ")");
   }
   std::string Where() const {
-    if (where.empty()) return "";
+    if (where.empty()) {
+      return "";
+    }
     std::string out = " WHERE ";
     for (size_t i = 0; i < where.size(); ++i) {
-      if (i) out += " AND ";
+      if (i) {
+        out += " AND ";
+      }
       out += where[i];
     }
     return out;
@@ -97,10 +109,14 @@ Result<Page<T>> RunList(Database& db, std::string_view select, std::string_view 
     params.emplace_back(q.limit);
     params.emplace_back(q.offset);
     VIGIL_ASSIGN_OR_RETURN(auto rows, tx.Query(list_sql, params));
-    for (const auto& r : rows) page.items.push_back(map(r));
+    for (const auto& r : rows) {
+      page.items.push_back(map(r));
+    }
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return page;
 }
 
@@ -131,7 +147,9 @@ constexpr std::string_view kClientCols =
 domain::BusinessHours ParseHours(const std::string& text) {
   domain::BusinessHours h;
   json j = json::parse(text, nullptr, false);
-  if (!j.is_object()) return h;
+  if (!j.is_object()) {
+    return h;
+  }
   for (int d = 0; d < 7; ++d) {
     auto it = j.find(std::string(domain::kWeekdayKeys[d]));
     if (it == j.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_string() ||
@@ -140,7 +158,9 @@ domain::BusinessHours ParseHours(const std::string& text) {
     }
     auto open = domain::ParseClock((*it)[0].get<std::string>());
     auto close = domain::ParseClock((*it)[1].get<std::string>());
-    if (open && close) h.days[d] = domain::DayHours{*open, *close};
+    if (open && close) {
+      h.days[d] = domain::DayHours{*open, *close};
+    }
   }
   return h;
 }
@@ -166,10 +186,16 @@ Client ClientFromRow(const Row& r) {
 }
 
 Result<Client> LoadClient(Tx& tx, ClientId id, ClientScope scope) {
-  if (scope && *scope != id) return NotFound(fmt::format("client {} not found", Raw(id)));
+  if (scope && *scope != id) {
+    return NotFound(fmt::format("client {} not found", Raw(id)));
+  }
   auto rows = tx.Query(fmt::format("SELECT {} FROM clients WHERE id = ?", kClientCols), {Raw(id)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return NotFound(fmt::format("client {} not found", Raw(id)));
+  if (!rows) {
+    return rows.error();
+  }
+  if (rows->empty()) {
+    return NotFound(fmt::format("client {} not found", Raw(id)));
+  }
   return ClientFromRow((*rows)[0]);
 }
 
@@ -217,10 +243,16 @@ Site SiteFromRow(const Row& r) {
 
 Result<Site> LoadSite(Tx& tx, SiteId id, ClientScope scope) {
   auto rows = tx.Query(fmt::format("SELECT {} FROM sites WHERE id = ?", kSiteCols), {Raw(id)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return NotFound(fmt::format("site {} not found", Raw(id)));
+  if (!rows) {
+    return rows.error();
+  }
+  if (rows->empty()) {
+    return NotFound(fmt::format("site {} not found", Raw(id)));
+  }
   Site s = SiteFromRow((*rows)[0]);
-  if (scope && *scope != s.client_id) return NotFound(fmt::format("site {} not found", Raw(id)));
+  if (scope && *scope != s.client_id) {
+    return NotFound(fmt::format("site {} not found", Raw(id)));
+  }
   return s;
 }
 
@@ -234,7 +266,9 @@ Contact ContactFromRow(const Row& r) {
   Contact c;
   c.id = ContactId{r.Int(0)};
   c.client_id = ClientId{r.Int(1)};
-  if (auto s = r.OptInt(2)) c.site_id = SiteId{*s};
+  if (auto s = r.OptInt(2)) {
+    c.site_id = SiteId{*s};
+  }
   c.name = r.Text(3);
   c.email = r.Text(4);
   c.phone = r.Text(5);
@@ -250,8 +284,12 @@ Contact ContactFromRow(const Row& r) {
 Result<Contact> LoadContact(Tx& tx, ContactId id, ClientScope scope) {
   auto rows =
       tx.Query(fmt::format("SELECT {} FROM contacts WHERE id = ?", kContactCols), {Raw(id)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return NotFound(fmt::format("contact {} not found", Raw(id)));
+  if (!rows) {
+    return rows.error();
+  }
+  if (rows->empty()) {
+    return NotFound(fmt::format("contact {} not found", Raw(id)));
+  }
   Contact c = ContactFromRow((*rows)[0]);
   if (scope && *scope != c.client_id) {
     return NotFound(fmt::format("contact {} not found", Raw(id)));
@@ -260,7 +298,9 @@ Result<Contact> LoadContact(Tx& tx, ContactId id, ClientScope scope) {
 }
 
 Status CheckContactSite(Tx& tx, const Contact& c) {
-  if (!c.site_id) return Status::Ok();
+  if (!c.site_id) {
+    return Status::Ok();
+  }
   auto site = LoadSite(tx, *c.site_id, c.client_id);
   if (!site) {
     if (site.error().code() == ErrorCode::kNotFound) {
@@ -283,7 +323,9 @@ User UserFromRow(const Row& r) {
   u.email = r.Text(1);
   u.name = r.Text(2);
   u.role = domain::ParseRole(r.Text(3)).value_or(domain::Role::kClientUser);
-  if (auto c = r.OptInt(4)) u.client_id = ClientId{*c};
+  if (auto c = r.OptInt(4)) {
+    u.client_id = ClientId{*c};
+  }
   u.disabled = r.Bool(5);
   u.totp_enabled = r.Bool(6);
   u.created_at = FromUnixMillis(r.Int(7));
@@ -294,10 +336,16 @@ User UserFromRow(const Row& r) {
 
 Result<User> LoadUser(Tx& tx, UserId id, ClientScope scope) {
   auto rows = tx.Query(fmt::format("SELECT {} FROM users WHERE id = ?", kUserCols), {Raw(id)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return NotFound(fmt::format("user {} not found", Raw(id)));
+  if (!rows) {
+    return rows.error();
+  }
+  if (rows->empty()) {
+    return NotFound(fmt::format("user {} not found", Raw(id)));
+  }
   User u = UserFromRow((*rows)[0]);
-  if (scope && u.client_id != scope) return NotFound(fmt::format("user {} not found", Raw(id)));
+  if (scope && u.client_id != scope) {
+    return NotFound(fmt::format("user {} not found", Raw(id)));
+  }
   return u;
 }
 
@@ -306,8 +354,12 @@ Result<UserCredentials> LoadCredentials(Tx& tx, std::string_view where, Value ke
       fmt::format("SELECT {}, password_hash, totp_secret, totp_last_step FROM users WHERE {}",
                   kUserCols, where),
       {std::move(key)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return NotFound("user not found");
+  if (!rows) {
+    return rows.error();
+  }
+  if (rows->empty()) {
+    return NotFound("user not found");
+  }
   const Row& r = (*rows)[0];
   UserCredentials c;
   c.user = UserFromRow(r);
@@ -344,10 +396,14 @@ Result<std::optional<std::string>> AccountsRepo::GetSetting(const std::string& k
   std::optional<std::string> out;
   Status st = db_.Read([&](Tx& tx) -> Status {
     VIGIL_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT value FROM settings WHERE key = ?", {key}));
-    if (!rows.empty()) out = rows[0].Text(0);
+    if (!rows.empty()) {
+      out = rows[0].Text(0);
+    }
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return out;
 }
 
@@ -382,12 +438,16 @@ Result<Client> AccountsRepo::CreateClient(Client c, const AuditContext& audit) {
         "revenue_per_hour_minor, notes, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         values);
-    if (!rows) return NameTaken(rows.error(), "client");
+    if (!rows) {
+      return NameTaken(rows.error(), "client");
+    }
     c.id = ClientId{(*rows)[0].Int(0)};
     return AppendAudit(tx, audit, "client.create", "client", Raw(c.id), c.id, "",
                        Dump(domain::ToJson(c)));
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return c;
 }
 
@@ -397,15 +457,21 @@ Result<Client> AccountsRepo::GetClient(ClientId id, ClientScope scope) {
     VIGIL_ASSIGN_OR_RETURN(out, LoadClient(tx, id, scope));
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
 Result<Page<Client>> AccountsRepo::ListClients(const ListQuery& q, ClientScope scope) {
   ListSql l;
-  if (scope) l.Add("id = ?", {Raw(*scope)});
+  if (scope) {
+    l.Add("id = ?", {Raw(*scope)});
+  }
   for (const auto& [k, v] : q.filters) {
-    if (k == "status") l.Add("status = ?", {v});
+    if (k == "status") {
+      l.Add("status = ?", {v});
+    }
   }
   l.Search(q.search, {"name", "notes"});
   return RunList<Client>(db_, kClientCols, "clients", l, q, "name", ClientFromRow);
@@ -431,12 +497,16 @@ Result<Client> AccountsRepo::UpdateClient(ClientId id, ClientScope scope,
         "loaded_hourly_cost_minor = ?, revenue_per_hour_minor = ?, notes = ?, updated_at = ? "
         "WHERE id = ?",
         values);
-    if (!r) return NameTaken(r.error(), "client");
+    if (!r) {
+      return NameTaken(r.error(), "client");
+    }
     out = after;
     return AppendAudit(tx, audit, "client.update", "client", Raw(id), id,
                        Dump(domain::ToJson(before)), Dump(domain::ToJson(after)));
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
@@ -451,12 +521,16 @@ Result<Site> AccountsRepo::CreateSite(Site s, ClientScope scope, const AuditCont
         "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         {Raw(s.client_id), s.name, s.address, OptStr(s.timezone), s.notes, Ms(s.created_at),
          Ms(s.updated_at)});
-    if (!rows) return NameTaken(rows.error(), "site");
+    if (!rows) {
+      return NameTaken(rows.error(), "site");
+    }
     s.id = SiteId{(*rows)[0].Int(0)};
     return AppendAudit(tx, audit, "site.create", "site", Raw(s.id), s.client_id, "",
                        Dump(domain::ToJson(s)));
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return s;
 }
 
@@ -466,12 +540,16 @@ Result<Site> AccountsRepo::GetSite(SiteId id, ClientScope scope) {
     VIGIL_ASSIGN_OR_RETURN(out, LoadSite(tx, id, scope));
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
 Result<Page<Site>> AccountsRepo::ListSites(ClientId client, const ListQuery& q, ClientScope scope) {
-  if (scope && *scope != client) return NotFound(fmt::format("client {} not found", Raw(client)));
+  if (scope && *scope != client) {
+    return NotFound(fmt::format("client {} not found", Raw(client)));
+  }
   VIGIL_RETURN_IF_ERROR(GetClient(client, scope).status());
   ListSql l;
   l.Add("client_id = ?", {Raw(client)});
@@ -496,12 +574,16 @@ Result<Site> AccountsRepo::UpdateSite(SiteId id, ClientScope scope,
         "WHERE id = ?",
         {after.name, after.address, OptStr(after.timezone), after.notes, Ms(after.updated_at),
          Raw(id)});
-    if (!r) return NameTaken(r.error(), "site");
+    if (!r) {
+      return NameTaken(r.error(), "site");
+    }
     out = after;
     return AppendAudit(tx, audit, "site.update", "site", Raw(id), after.client_id,
                        Dump(domain::ToJson(before)), Dump(domain::ToJson(after)));
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
@@ -540,7 +622,9 @@ Result<Contact> AccountsRepo::CreateContact(Contact c, ClientScope scope,
     return AppendAudit(tx, audit, "contact.create", "contact", Raw(c.id), c.client_id, "",
                        Dump(domain::ToJson(c)));
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return c;
 }
 
@@ -550,21 +634,33 @@ Result<Contact> AccountsRepo::GetContact(ContactId id, ClientScope scope) {
     VIGIL_ASSIGN_OR_RETURN(out, LoadContact(tx, id, scope));
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
 Result<Page<Contact>> AccountsRepo::ListContacts(ClientId client, const ListQuery& q,
                                                  ClientScope scope) {
-  if (scope && *scope != client) return NotFound(fmt::format("client {} not found", Raw(client)));
+  if (scope && *scope != client) {
+    return NotFound(fmt::format("client {} not found", Raw(client)));
+  }
   VIGIL_RETURN_IF_ERROR(GetClient(client, scope).status());
   ListSql l;
   l.Add("client_id = ?", {Raw(client)});
   for (const auto& [k, v] : q.filters) {
-    if (k == "site_id") l.Add("site_id = ?", {static_cast<int64_t>(std::stoll(v))});
-    if (k == "flag" && v == "primary") l.Add("is_primary = 1");
-    if (k == "flag" && v == "billing") l.Add("is_billing = 1");
-    if (k == "flag" && v == "technical") l.Add("is_technical = 1");
+    if (k == "site_id") {
+      l.Add("site_id = ?", {static_cast<int64_t>(std::stoll(v))});
+    }
+    if (k == "flag" && v == "primary") {
+      l.Add("is_primary = 1");
+    }
+    if (k == "flag" && v == "billing") {
+      l.Add("is_billing = 1");
+    }
+    if (k == "flag" && v == "technical") {
+      l.Add("is_technical = 1");
+    }
   }
   l.Search(q.search, {"name", "email", "phone", "title"});
   return RunList<Contact>(db_, kContactCols, "contacts", l, q, "name", ContactFromRow);
@@ -594,7 +690,9 @@ Result<Contact> AccountsRepo::UpdateContact(ContactId id, ClientScope scope,
     return AppendAudit(tx, audit, "contact.update", "contact", Raw(id), after.client_id,
                        Dump(domain::ToJson(before)), Dump(domain::ToJson(after)));
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
@@ -635,7 +733,9 @@ Result<User> AccountsRepo::CreateUser(User u, const std::string& password_hash,
     return AppendAudit(tx, audit, "user.create", "user", Raw(u.id), u.client_id, "",
                        Dump(domain::ToJson(u)));
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return u;
 }
 
@@ -645,17 +745,27 @@ Result<User> AccountsRepo::GetUser(UserId id, ClientScope scope) {
     VIGIL_ASSIGN_OR_RETURN(out, LoadUser(tx, id, scope));
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
 Result<Page<User>> AccountsRepo::ListUsers(const ListQuery& q, ClientScope scope) {
   ListSql l;
-  if (scope) l.Add("client_id = ?", {Raw(*scope)});
+  if (scope) {
+    l.Add("client_id = ?", {Raw(*scope)});
+  }
   for (const auto& [k, v] : q.filters) {
-    if (k == "role") l.Add("role = ?", {v});
-    if (k == "client_id") l.Add("client_id = ?", {static_cast<int64_t>(std::stoll(v))});
-    if (k == "disabled") l.Add("disabled = ?", {int64_t{v == "true"}});
+    if (k == "role") {
+      l.Add("role = ?", {v});
+    }
+    if (k == "client_id") {
+      l.Add("client_id = ?", {static_cast<int64_t>(std::stoll(v))});
+    }
+    if (k == "disabled") {
+      l.Add("disabled = ?", {int64_t{v == "true"}});
+    }
   }
   l.Search(q.search, {"email", "name"});
   return RunList<User>(db_, kUserCols, "users", l, q, "email", UserFromRow);
@@ -706,7 +816,9 @@ Result<User> AccountsRepo::UpdateUser(UserId id, ClientScope scope,
     return AppendAudit(tx, audit, "user.update", "user", Raw(id), after.client_id,
                        Dump(domain::ToJson(before)), Dump(domain::ToJson(after)));
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
@@ -717,7 +829,9 @@ Result<int64_t> AccountsRepo::CountUsers() {
     n = rows[0].Int(0);
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return n;
 }
 
@@ -729,7 +843,9 @@ Result<int64_t> AccountsRepo::CountActiveOwners() {
     n = rows[0].Int(0);
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return n;
 }
 
@@ -739,7 +855,9 @@ Result<UserCredentials> AccountsRepo::GetCredentialsByEmail(const std::string& e
     VIGIL_ASSIGN_OR_RETURN(out, LoadCredentials(tx, "email = ?", email_lower));
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
@@ -749,7 +867,9 @@ Result<UserCredentials> AccountsRepo::GetCredentials(UserId id) {
     VIGIL_ASSIGN_OR_RETURN(out, LoadCredentials(tx, "id = ?", Raw(id)));
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
@@ -780,7 +900,9 @@ Status AccountsRepo::SetPendingTotp(UserId id, const std::string& secret_base32)
     VIGIL_ASSIGN_OR_RETURN(
         auto n, tx.Exec("UPDATE users SET totp_secret = ? WHERE id = ? AND totp_enabled = 0",
                         {secret_base32, Raw(id)}));
-    if (n == 0) return FailedPrecondition("two-factor authentication is already enabled");
+    if (n == 0) {
+      return FailedPrecondition("two-factor authentication is already enabled");
+    }
     return Status::Ok();
   });
 }
@@ -829,7 +951,9 @@ Result<bool> AccountsRepo::ConsumeTotpStep(UserId id, int64_t step) {
     ok = n == 1;
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return ok;
 }
 
@@ -844,7 +968,9 @@ Result<bool> AccountsRepo::ConsumeRecoveryCode(UserId id, const std::string& cod
     ok = n >= 1;
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return ok;
 }
 
@@ -858,7 +984,9 @@ Result<int64_t> AccountsRepo::CountUnusedRecoveryCodes(UserId id) {
     n = rows[0].Int(0);
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return n;
 }
 
@@ -880,7 +1008,9 @@ Result<SessionId> AccountsRepo::CreateSession(UserId user, const std::string& to
     id = SessionId{rows[0].Int(0)};
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return id;
 }
 
@@ -891,14 +1021,18 @@ Result<SessionRecord> AccountsRepo::FindSession(const std::string& token_hash, T
         auto rows, tx.Query("SELECT id, user_id, csrf_token, expires_at, last_seen_at, created_at "
                             "FROM sessions WHERE token_hash = ? AND expires_at > ?",
                             {token_hash, Ms(now)}));
-    if (rows.empty()) return NotFound("session not found or expired");
+    if (rows.empty()) {
+      return NotFound("session not found or expired");
+    }
     const Row& r = rows[0];
     out =
         SessionRecord{SessionId{r.Int(0)},      UserId{r.Int(1)},         r.Text(2),
                       FromUnixMillis(r.Int(3)), FromUnixMillis(r.Int(4)), FromUnixMillis(r.Int(5))};
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
@@ -929,7 +1063,9 @@ Result<int64_t> AccountsRepo::DeleteExpiredSessions(TimePoint now) {
     VIGIL_ASSIGN_OR_RETURN(n, tx.Exec("DELETE FROM sessions WHERE expires_at <= ?", {Ms(now)}));
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return n;
 }
 
@@ -951,7 +1087,9 @@ Result<ApiToken> AccountsRepo::CreateToken(ApiToken t, const std::string& token_
     return AppendAudit(tx, audit, "token.create", "token", Raw(t.id), u.client_id, "",
                        Dump(domain::ToJson(t)));
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return t;
 }
 
@@ -961,7 +1099,9 @@ Result<TokenRecord> AccountsRepo::FindToken(const std::string& token_hash, TimeP
     std::string cols;
     for (std::string_view c : {"t.id", "t.user_id", "t.name", "t.prefix", "t.scope", "t.created_at",
                                "t.expires_at", "t.last_used_at", "t.revoked_at"}) {
-      if (!cols.empty()) cols += ", ";
+      if (!cols.empty()) {
+        cols += ", ";
+      }
       cols += c;
     }
     VIGIL_ASSIGN_OR_RETURN(
@@ -970,14 +1110,20 @@ Result<TokenRecord> AccountsRepo::FindToken(const std::string& token_hash, TimeP
                              "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)",
                              cols),
                  {token_hash, Ms(now)}));
-    if (rows.empty()) return NotFound("token not found, revoked or expired");
+    if (rows.empty()) {
+      return NotFound("token not found, revoked or expired");
+    }
     ApiToken t = TokenFromRow(rows[0]);
     VIGIL_ASSIGN_OR_RETURN(User u, LoadUser(tx, t.user_id, std::nullopt));
-    if (u.disabled) return NotFound("token's user is disabled");
+    if (u.disabled) {
+      return NotFound("token's user is disabled");
+    }
     out = TokenRecord{t, u};
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
@@ -987,20 +1133,30 @@ Result<ApiToken> AccountsRepo::GetToken(TokenId id) {
     VIGIL_ASSIGN_OR_RETURN(
         auto rows,
         tx.Query(fmt::format("SELECT {} FROM api_tokens WHERE id = ?", kTokenCols), {Raw(id)}));
-    if (rows.empty()) return NotFound(fmt::format("token {} not found", Raw(id)));
+    if (rows.empty()) {
+      return NotFound(fmt::format("token {} not found", Raw(id)));
+    }
     out = TokenFromRow(rows[0]);
     return Status::Ok();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    return st;
+  }
   return *out;
 }
 
 Result<Page<ApiToken>> AccountsRepo::ListTokens(std::optional<UserId> user, const ListQuery& q) {
   ListSql l;
-  if (user) l.Add("user_id = ?", {Raw(*user)});
+  if (user) {
+    l.Add("user_id = ?", {Raw(*user)});
+  }
   for (const auto& [k, v] : q.filters) {
-    if (k == "revoked" && v == "false") l.Add("revoked_at IS NULL");
-    if (k == "revoked" && v == "true") l.Add("revoked_at IS NOT NULL");
+    if (k == "revoked" && v == "false") {
+      l.Add("revoked_at IS NULL");
+    }
+    if (k == "revoked" && v == "true") {
+      l.Add("revoked_at IS NOT NULL");
+    }
   }
   l.Search(q.search, {"name", "prefix"});
   return RunList<ApiToken>(db_, kTokenCols, "api_tokens", l, q, "id",
@@ -1012,9 +1168,13 @@ Status AccountsRepo::RevokeToken(TokenId id, const AuditContext& audit) {
     VIGIL_ASSIGN_OR_RETURN(
         auto rows,
         tx.Query(fmt::format("SELECT {} FROM api_tokens WHERE id = ?", kTokenCols), {Raw(id)}));
-    if (rows.empty()) return NotFound(fmt::format("token {} not found", Raw(id)));
+    if (rows.empty()) {
+      return NotFound(fmt::format("token {} not found", Raw(id)));
+    }
     ApiToken before = TokenFromRow(rows[0]);
-    if (before.revoked_at) return Status::Ok();  // idempotent
+    if (before.revoked_at) {
+      return Status::Ok();  // idempotent
+    }
     ApiToken after = before;
     after.revoked_at = audit.now;
     VIGIL_RETURN_IF_ERROR(
@@ -1045,16 +1205,30 @@ Status AccountsRepo::Audit(const std::string& action, const std::string& entity_
 Result<Page<AuditEntry>> AccountsRepo::ListAudit(const ListQuery& q) {
   ListSql l;
   for (const auto& [k, v] : q.filters) {
-    if (k == "action") l.Add("action = ?", {v});
-    if (k == "entity_type") l.Add("entity_type = ?", {v});
-    if (k == "actor_id") l.Add("actor_id = ?", {static_cast<int64_t>(std::stoll(v))});
-    if (k == "client_id") l.Add("client_id = ?", {static_cast<int64_t>(std::stoll(v))});
-    if (k == "since") l.Add("at >= ?", {static_cast<int64_t>(std::stoll(v))});
-    if (k == "until") l.Add("at < ?", {static_cast<int64_t>(std::stoll(v))});
+    if (k == "action") {
+      l.Add("action = ?", {v});
+    }
+    if (k == "entity_type") {
+      l.Add("entity_type = ?", {v});
+    }
+    if (k == "actor_id") {
+      l.Add("actor_id = ?", {static_cast<int64_t>(std::stoll(v))});
+    }
+    if (k == "client_id") {
+      l.Add("client_id = ?", {static_cast<int64_t>(std::stoll(v))});
+    }
+    if (k == "since") {
+      l.Add("at >= ?", {static_cast<int64_t>(std::stoll(v))});
+    }
+    if (k == "until") {
+      l.Add("at < ?", {static_cast<int64_t>(std::stoll(v))});
+    }
   }
   l.Search(q.search, {"action", "actor_label"});
   ListQuery qq = q;
-  if (qq.sort.empty()) qq.descending = true;
+  if (qq.sort.empty()) {
+    qq.descending = true;
+  }
   return RunList<AuditEntry>(
       db_,
       "id, at, actor_type, actor_id, token_id, actor_label, action, entity_type, entity_id, "
@@ -1074,7 +1248,9 @@ Result<Page<AuditEntry>> AccountsRepo::ListAudit(const ListQuery& q) {
         e.action = r.Text(6);
         e.entity_type = r.Text(7);
         e.entity_id = r.OptInt(8);
-        if (auto c = r.OptInt(9)) e.client_id = ClientId{*c};
+        if (auto c = r.OptInt(9)) {
+          e.client_id = ClientId{*c};
+        }
         e.before_json = r.Text(10);
         e.after_json = r.Text(11);
         e.request_id = r.Text(12);

@@ -547,6 +547,7 @@ TEST_P(DatabaseTest, ConcurrentWritesAreAllDurableAndCountedOnce) {
   constexpr int kWrites = 200;
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kWrites; ++i) {
@@ -668,6 +669,7 @@ TEST_P(DatabaseTest, ReadsNeverSeeAHalfDoneTransfer) {
   std::atomic<int> torn{0};
   std::atomic<int> reads{0};
   std::vector<std::thread> threads;
+  threads.reserve(2);
   for (int w = 0; w < 2; ++w) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < 100; ++i) {
@@ -683,6 +685,7 @@ TEST_P(DatabaseTest, ReadsNeverSeeAHalfDoneTransfer) {
     });
   }
   std::vector<std::thread> readers;
+  readers.reserve(2);
   for (int r = 0; r < 2; ++r) {
     readers.emplace_back([&] {
       while (!done.load()) {

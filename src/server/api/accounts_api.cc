@@ -31,7 +31,9 @@ const RoleSet kOwnerAdmin = {Role::kOwner, Role::kAdmin};
 // then only the shape of the name is checked).
 bool KnownTimezone(const std::string& tz) {
   static const bool have_db = std::filesystem::is_directory("/usr/share/zoneinfo");
-  if (!have_db) return true;
+  if (!have_db) {
+    return true;
+  }
   std::error_code ec;
   return std::filesystem::is_regular_file("/usr/share/zoneinfo/" + tz, ec);
 }
@@ -50,14 +52,20 @@ void ReadTimezone(ObjectReader& r, std::string_view field, std::string& out) {
 
 void ReadBusinessHours(ObjectReader& r, domain::BusinessHours& out) {
   const nlohmann::json* j = r.OptObject("business_hours");
-  if (j == nullptr) return;
+  if (j == nullptr) {
+    return;
+  }
   ObjectReader days(*j, "business_hours.");
   domain::BusinessHours h;
   for (int d = 0; d < 7; ++d) {
     std::string_view key = domain::kWeekdayKeys[d];
-    if (days.TakeNull(key)) continue;
+    if (days.TakeNull(key)) {
+      continue;
+    }
     auto pair = days.OptStringArray(key, 2, 5, 5);
-    if (!pair) continue;
+    if (!pair) {
+      continue;
+    }
     auto open = pair->size() == 2 ? domain::ParseClock((*pair)[0]) : std::nullopt;
     auto close = pair->size() == 2 ? domain::ParseClock((*pair)[1]) : std::nullopt;
     if (!open || !close || *open >= *close) {
@@ -67,8 +75,12 @@ void ReadBusinessHours(ObjectReader& r, domain::BusinessHours& out) {
     h.days[d] = domain::DayHours{*open, *close};
   }
   Status st = days.Finish();
-  for (const auto& e : st.field_errors()) r.AddError(e.field, e.detail);
-  if (st.ok()) out = h;
+  for (const auto& e : st.field_errors()) {
+    r.AddError(e.field, e.detail);
+  }
+  if (st.ok()) {
+    out = h;
+  }
 }
 
 // Reads an optional, nullable non-negative integer.
@@ -109,12 +121,17 @@ Status ReadClient(ObjectReader& r, domain::Client& c, bool create) {
     ReadNullableInt(dr, "loaded_hourly_cost_minor", kMaxMinor, c.downtime.loaded_hourly_cost_minor);
     ReadNullableInt(dr, "revenue_per_hour_minor", kMaxMinor, c.downtime.revenue_per_hour_minor);
     // Read-only; ignored when a client's JSON is sent back as it was read.
-    if (!dr.TakeNull("effective_per_hour_minor"))
+    if (!dr.TakeNull("effective_per_hour_minor")) {
       dr.OptInt("effective_per_hour_minor", 0, INT64_MAX);
+    }
     Status st = dr.Finish();
-    for (const auto& e : st.field_errors()) r.AddError(e.field, e.detail);
+    for (const auto& e : st.field_errors()) {
+      r.AddError(e.field, e.detail);
+    }
   }
-  if (auto n = r.OptString("notes", 0, kNotesMax, vigil::json::Text::kMultiline)) c.notes = *n;
+  if (auto n = r.OptString("notes", 0, kNotesMax, vigil::json::Text::kMultiline)) {
+    c.notes = *n;
+  }
   return r.Finish();
 }
 
@@ -124,15 +141,21 @@ Status ReadSite(ObjectReader& r, domain::Site& s, bool create) {
   } else if (auto n = r.OptString("name", 1, kNameMax)) {
     s.name = *n;
   }
-  if (auto a = r.OptString("address", 0, 1000, vigil::json::Text::kMultiline)) s.address = *a;
+  if (auto a = r.OptString("address", 0, 1000, vigil::json::Text::kMultiline)) {
+    s.address = *a;
+  }
   if (r.TakeNull("timezone")) {
     s.timezone.reset();
   } else if (r.Has("timezone")) {
     std::string tz;
     ReadTimezone(r, "timezone", tz);
-    if (!tz.empty()) s.timezone = tz;
+    if (!tz.empty()) {
+      s.timezone = tz;
+    }
   }
-  if (auto n = r.OptString("notes", 0, kNotesMax, vigil::json::Text::kMultiline)) s.notes = *n;
+  if (auto n = r.OptString("notes", 0, kNotesMax, vigil::json::Text::kMultiline)) {
+    s.notes = *n;
+  }
   return r.Finish();
 }
 
@@ -152,19 +175,29 @@ Status ReadContact(ObjectReader& r, domain::Contact& c, bool create) {
   }
   if (auto p = r.OptString("phone", 0, 40)) {
     if (!p->empty()) {
-      if (auto err = domain::CheckPhone(*p)) r.AddError("phone", *err);
+      if (auto err = domain::CheckPhone(*p)) {
+        r.AddError("phone", *err);
+      }
     }
     c.phone = *p;
   }
-  if (auto t = r.OptString("title", 0, kNameMax)) c.title = *t;
+  if (auto t = r.OptString("title", 0, kNameMax)) {
+    c.title = *t;
+  }
   if (r.TakeNull("site_id")) {
     c.site_id.reset();
   } else if (auto s = r.OptInt("site_id", 1, INT64_MAX)) {
     c.site_id = SiteId{*s};
   }
-  if (auto b = r.OptBool("is_primary")) c.is_primary = *b;
-  if (auto b = r.OptBool("is_billing")) c.is_billing = *b;
-  if (auto b = r.OptBool("is_technical")) c.is_technical = *b;
+  if (auto b = r.OptBool("is_primary")) {
+    c.is_primary = *b;
+  }
+  if (auto b = r.OptBool("is_billing")) {
+    c.is_billing = *b;
+  }
+  if (auto b = r.OptBool("is_technical")) {
+    c.is_technical = *b;
+  }
   return r.Finish();
 }
 
@@ -185,7 +218,9 @@ Status MayManage(const domain::Principal& who, Role target, std::optional<Client
 Status ReadUserRole(ObjectReader& r, const domain::Principal& who, domain::User& u, bool create) {
   std::optional<std::string> role_name = create ? std::optional(r.Enum("role", domain::RoleNames()))
                                                 : r.OptEnum("role", domain::RoleNames());
-  if (role_name && !role_name->empty()) u.role = *domain::ParseRole(*role_name);
+  if (role_name && !role_name->empty()) {
+    u.role = *domain::ParseRole(*role_name);
+  }
   if (r.TakeNull("client_id")) {
     u.client_id.reset();
   } else if (auto c = r.OptInt("client_id", 1, INT64_MAX)) {
@@ -234,14 +269,18 @@ void AddUserRoutes(Router& router, Services& s) {
                 domain::User u;
                 std::string email = r.String("email", 3, 254);
                 if (!email.empty()) {
-                  if (auto err = domain::CheckEmail(email)) r.AddError("email", *err);
+                  if (auto err = domain::CheckEmail(email)) {
+                    r.AddError("email", *err);
+                  }
                 }
                 u.email = domain::AsciiLower(email);
                 u.name = r.String("name", 1, kNameMax);
                 VIGIL_RETURN_IF_ERROR(ReadUserRole(r, ctx.who(), u, true));
                 auto password = r.OptString("password", 0, 1024);
                 if (password) {
-                  if (auto err = domain::CheckPassword(*password)) r.AddError("password", *err);
+                  if (auto err = domain::CheckPassword(*password)) {
+                    r.AddError("password", *err);
+                  }
                 }
                 VIGIL_RETURN_IF_ERROR(r.Finish());
                 VIGIL_RETURN_IF_ERROR(MayManage(ctx.who(), u.role, u.client_id));
@@ -249,7 +288,9 @@ void AddUserRoutes(Router& router, Services& s) {
                 VIGIL_ASSIGN_OR_RETURN(std::string hash, s.auth.HashPassword(initial));
                 VIGIL_ASSIGN_OR_RETURN(auto created, s.accounts.CreateUser(u, hash, AuditFor(ctx)));
                 json out = domain::ToJson(created);
-                if (!password) out["initial_password"] = initial;
+                if (!password) {
+                  out["initial_password"] = initial;
+                }
                 return Created(out);
               }});
 
@@ -450,7 +491,9 @@ void AddTokenRoutes(Router& router, Services& s) {
                                         {{"user_id", kAnyId}, {"revoked", {"true", "false"}}}}));
                 std::optional<UserId> user = ctx.who().user_id;
                 for (auto it = q.filters.begin(); it != q.filters.end(); ++it) {
-                  if (it->first != "user_id") continue;
+                  if (it->first != "user_id") {
+                    continue;
+                  }
                   UserId asked{std::stoll(it->second)};
                   if (!SeesAllTokens(ctx.who()) && asked != ctx.who().user_id) {
                     return PermissionDenied("you may list only your own tokens");
@@ -459,7 +502,9 @@ void AddTokenRoutes(Router& router, Services& s) {
                   q.filters.erase(it);
                   break;
                 }
-                if (SeesAllTokens(ctx.who()) && !ctx.Query("user_id")) user.reset();
+                if (SeesAllTokens(ctx.who()) && !ctx.Query("user_id")) {
+                  user.reset();
+                }
                 VIGIL_ASSIGN_OR_RETURN(auto page, s.accounts.ListTokens(user, q));
                 return Ok(PageJson(page, q, [](const auto& t) { return domain::ToJson(t); }));
               }});
@@ -473,7 +518,9 @@ void AddTokenRoutes(Router& router, Services& s) {
                 VIGIL_RETURN_IF_ERROR(r.Finish());
                 auto sc = *domain::ParseTokenScope(scope);
                 std::optional<TimePoint> expires;
-                if (days) expires = ctx.now + std::chrono::hours(24 * *days);
+                if (days) {
+                  expires = ctx.now + std::chrono::hours(24 * *days);
+                }
                 VIGIL_ASSIGN_OR_RETURN(auto issued, s.auth.IssueToken(ctx.who().user_id, name, sc,
                                                                       expires, AuditFor(ctx)));
                 json out = domain::ToJson(issued.token);

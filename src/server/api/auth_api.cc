@@ -47,7 +47,9 @@ void RegisterAuthRoutes(Router& router, Services& s) {
               }});
 
   router.Add({"POST", "/api/v1/auth/logout", all, false, true, [&s](Ctx& ctx) -> Result<Reply> {
-                if (ctx.session) VIGIL_RETURN_IF_ERROR(s.auth.Logout(*ctx.session));
+                if (ctx.session) {
+                  VIGIL_RETURN_IF_ERROR(s.auth.Logout(*ctx.session));
+                }
                 Reply reply = NoContent();
                 reply.headers.emplace_back("set-cookie", SessionCookie("", 0, ctx.req.tls));
                 return reply;
@@ -68,7 +70,9 @@ void RegisterAuthRoutes(Router& router, Services& s) {
                 VIGIL_ASSIGN_OR_RETURN(int64_t left,
                                        s.accounts.CountUnusedRecoveryCodes(ctx.who().user_id));
                 out["recovery_codes_left"] = left;
-                if (!ctx.csrf_token.empty()) out["csrf_token"] = ctx.csrf_token;
+                if (!ctx.csrf_token.empty()) {
+                  out["csrf_token"] = ctx.csrf_token;
+                }
                 return Ok(out);
               }});
 

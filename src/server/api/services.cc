@@ -13,7 +13,9 @@ Result<json::Json> JsonBody(const Ctx& ctx) {
   auto ct = ctx.req.Header("content-type");
   std::string_view type = ct.value_or("");
   type = type.substr(0, type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  while (!type.empty() && type.back() == ' ') {
+    type.remove_suffix(1);
+  }
   if (type != "application/json") {
     return Status(ErrorCode::kUnsupportedMediaType,
                   "the body must be JSON with Content-Type: application/json");
@@ -42,24 +44,36 @@ Result<storage::ListQuery> ReadListQuery(const Ctx& ctx, const ListParams& param
     } else if (k == "sort") {
       std::string_view key = v;
       bool desc = !key.empty() && key[0] == '-';
-      if (desc) key.remove_prefix(1);
+      if (desc) {
+        key.remove_prefix(1);
+      }
       bool ok = false;
-      for (auto s : params.sort_keys) ok = ok || s == key;
+      for (auto s : params.sort_keys) {
+        ok = ok || s == key;
+      }
       if (!ok) {
         std::string allowed;
-        for (auto s : params.sort_keys) allowed += (allowed.empty() ? "" : ", ") + std::string(s);
+        for (auto s : params.sort_keys) {
+          allowed += (allowed.empty() ? "" : ", ") + std::string(s);
+        }
         return FieldInvalid("sort", "must be one of " + allowed + " (prefix - for descending)");
       }
       q.sort = std::string(key);
       q.descending = desc;
     } else if (k == "q") {
-      if (v.size() > 200) return FieldInvalid("q", "must be at most 200 characters");
-      if (!json::IsValidUtf8(v)) return FieldInvalid("q", "must be valid UTF-8");
+      if (v.size() > 200) {
+        return FieldInvalid("q", "must be at most 200 characters");
+      }
+      if (!json::IsValidUtf8(v)) {
+        return FieldInvalid("q", "must be valid UTF-8");
+      }
       q.search = v;
     } else {
       bool known = false;
       for (const auto& [name, allowed] : params.filters) {
-        if (name != k) continue;
+        if (name != k) {
+          continue;
+        }
         known = true;
         if (allowed == kAnyId) {
           VIGIL_RETURN_IF_ERROR(QueryInt(k, v, 1, INT64_MAX).status());
@@ -74,11 +88,15 @@ Result<storage::ListQuery> ReadListQuery(const Ctx& ctx, const ListParams& param
             ok = ok || a == v;
             list += (list.empty() ? "" : ", ") + std::string(a);
           }
-          if (!ok) return FieldInvalid(k, "must be one of " + list);
+          if (!ok) {
+            return FieldInvalid(k, "must be one of " + list);
+          }
         }
         q.filters.emplace_back(k, v);
       }
-      if (!known) return FieldInvalid(k.substr(0, 64), "is not a known query parameter");
+      if (!known) {
+        return FieldInvalid(k.substr(0, 64), "is not a known query parameter");
+      }
     }
   }
   return q;
@@ -94,7 +112,9 @@ storage::AuditContext AuditFor(const Ctx& ctx) {
     a.actor_type = p.method == domain::AuthMethod::kApiToken ? domain::ActorType::kToken
                                                              : domain::ActorType::kUser;
     a.actor_id = Raw(p.user_id);
-    if (p.token_id) a.token_id = Raw(*p.token_id);
+    if (p.token_id) {
+      a.token_id = Raw(*p.token_id);
+    }
     a.actor_label = p.email;
   }
   return a;

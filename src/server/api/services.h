@@ -45,7 +45,9 @@ Result<storage::ListQuery> ReadListQuery(const Ctx& ctx, const ListParams& param
 template <typename T, typename F>
 nlohmann::json PageJson(const storage::Page<T>& page, const storage::ListQuery& q, F&& to_json) {
   nlohmann::json items = nlohmann::json::array();
-  for (const auto& it : page.items) items.push_back(to_json(it));
+  for (const auto& it : page.items) {
+    items.push_back(to_json(it));
+  }
   return {
       {"items", std::move(items)}, {"total", page.total}, {"limit", q.limit}, {"offset", q.offset}};
 }

@@ -50,13 +50,19 @@ void RegisterSystemRoutes(Router& router, Services& s) {
                 fs::path dir = fs::path(s.data_dir) / "backups";
                 std::error_code ec;
                 fs::create_directories(dir, ec);
-                if (ec) return Unavailable("cannot create " + dir.string() + ": " + ec.message());
+                if (ec) {
+                  return Unavailable("cannot create " + dir.string() + ": " + ec.message());
+                }
                 std::string stamp = FormatRfc3339(ctx.now);  // to the millisecond
                 for (char& c : stamp) {
-                  if (c == ':' || c == '.') c = '-';
+                  if (c == ':' || c == '.') {
+                    c = '-';
+                  }
                 }
                 fs::path file = dir / fmt::format("vigil-{}.db", stamp);
-                if (fs::exists(file)) return AlreadyExists("a backup is already being written");
+                if (fs::exists(file)) {
+                  return AlreadyExists("a backup is already being written");
+                }
                 VIGIL_RETURN_IF_ERROR(s.db.Backup(file.string()));
                 auto size = fs::file_size(file, ec);
                 VIGIL_RETURN_IF_ERROR(s.accounts.Audit("store.backup", "store", std::nullopt,

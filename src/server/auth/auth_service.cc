@@ -36,7 +36,9 @@ std::string NewRecoveryCode() {
 std::string NormalizeRecoveryCode(std::string_view code) {
   std::string out;
   for (char c : domain::AsciiLower(code)) {
-    if (c != ' ' && c != '-') out += c;
+    if (c != ' ' && c != '-') {
+      out += c;
+    }
   }
   return out;
 }
@@ -77,14 +79,22 @@ void AuthService::RecordFailure(const std::string& account_key, const std::strin
                                 TimePoint now) {
   std::lock_guard lock(mu_);
   account_throttle_.RecordFailure(account_key, now);
-  if (!address_key.empty()) address_throttle_.RecordFailure(address_key, now);
-  if (account_throttle_.size() > 100000) account_throttle_.Prune(now);
-  if (address_throttle_.size() > 100000) address_throttle_.Prune(now);
+  if (!address_key.empty()) {
+    address_throttle_.RecordFailure(address_key, now);
+  }
+  if (account_throttle_.size() > 100000) {
+    account_throttle_.Prune(now);
+  }
+  if (address_throttle_.size() > 100000) {
+    address_throttle_.Prune(now);
+  }
 }
 
 Status AuthService::CheckSecondFactor(const storage::UserCredentials& creds,
                                       const LoginRequest& req) {
-  if (!creds.user.totp_enabled) return Status::Ok();
+  if (!creds.user.totp_enabled) {
+    return Status::Ok();
+  }
   TimePoint now = clock_.Now();
   if (req.recovery_code) {
     bool used =
@@ -92,7 +102,9 @@ Status AuthService::CheckSecondFactor(const storage::UserCredentials& creds,
             .ConsumeRecoveryCode(creds.user.id,
                                  crypto::Sha256Hex(NormalizeRecoveryCode(*req.recovery_code)), now)
             .value_or(false);
-    if (used) return Status::Ok();
+    if (used) {
+      return Status::Ok();
+    }
     Status s = Unauthenticated("wrong or already used recovery code");
     s.WithField("recovery_code", "is wrong or already used");
     return s;
@@ -132,7 +144,9 @@ Result<LoginResult> AuthService::Login(const LoginRequest& req) {
 
   auto creds = repo_.GetCredentialsByEmail(email);
   if (!creds) {
-    if (creds.error().code() != ErrorCode::kNotFound) return creds.error();
+    if (creds.error().code() != ErrorCode::kNotFound) {
+      return creds.error();
+    }
     (void)crypto::VerifyPassword(dummy_hash_, req.password);
     RecordFailure(account_key, address_key, now);
     (void)repo_.Audit("auth.login_failed", "user", std::nullopt, std::nullopt, audit);
@@ -196,8 +210,12 @@ Result<ResolvedSession> AuthService::ResolveSession(const std::string& session_t
     return s.error();
   }
   auto creds = repo_.GetCredentials(s->user_id);
-  if (!creds) return creds.error();
-  if (creds->user.disabled) return Unauthenticated("the account is disabled");
+  if (!creds) {
+    return creds.error();
+  }
+  if (creds->user.disabled) {
+    return Unauthenticated("the account is disabled");
+  }
   // Slide the idle expiry forward, at most once a minute, never past the absolute limit.
   TimePoint hard_end = s->created_at + options_.absolute_timeout;
   if (now >= hard_end) {
@@ -216,7 +234,9 @@ Result<ResolvedSession> AuthService::ResolveSession(const std::string& session_t
 }
 
 Result<domain::Principal> AuthService::ResolveToken(const std::string& bearer) {
-  if (bearer.size() < 8 || bearer.size() > 128) return Unauthenticated("invalid API token");
+  if (bearer.size() < 8 || bearer.size() > 128) {
+    return Unauthenticated("invalid API token");
+  }
   TimePoint now = clock_.Now();
   auto rec = repo_.FindToken(crypto::Sha256Hex(bearer), now);
   if (!rec) {
@@ -248,14 +268,18 @@ Status AuthService::ChangePassword(const domain::Principal& who, std::optional<S
     RecordFailure(key, "", now);
     return FieldInvalid("current_password", "is wrong");
   }
-  if (auto err = domain::CheckPassword(next)) return FieldInvalid("new_password", *err);
+  if (auto err = domain::CheckPassword(next)) {
+    return FieldInvalid("new_password", *err);
+  }
   VIGIL_ASSIGN_OR_RETURN(std::string hash, HashPassword(next));
   return repo_.SetPassword(who.user_id, hash, keep, audit);
 }
 
 Result<TotpSetup> AuthService::BeginTotp(const domain::Principal& who) {
   std::string secret(20, '\0');
-  for (auto& c : secret) c = static_cast<char>(crypto::RandomUniform(256));
+  for (auto& c : secret) {
+    c = static_cast<char>(crypto::RandomUniform(256));
+  }
   TotpSetup out;
   out.secret_base32 = crypto::Base32Encode(secret);
   out.otpauth_uri = crypto::TotpUri(options_.totp_issuer, who.email, out.secret_base32);
@@ -297,7 +321,9 @@ Result<std::vector<std::string>> AuthService::ConfirmTotp(const domain::Principa
 Status AuthService::DisableTotp(const domain::Principal& who, const std::string& password,
                                 const std::string& code, const storage::AuditContext& audit) {
   VIGIL_ASSIGN_OR_RETURN(auto creds, repo_.GetCredentials(who.user_id));
-  if (!creds.user.totp_enabled) return FailedPrecondition("two-factor authentication is off");
+  if (!creds.user.totp_enabled) {
+    return FailedPrecondition("two-factor authentication is off");
+  }
   std::string key = "account:" + creds.user.email;
   TimePoint now = clock_.Now();
   VIGIL_RETURN_IF_ERROR(Throttled(key, "", now));
