@@ -16,12 +16,13 @@ std::string Response::FirstErrorField() const {
   return body["errors"][0].value("field", "");
 }
 
-std::vector<std::string> StoreKinds() {
+std::vector<std::string> StoreKinds() { return {"sqlite", "postgres"}; }
+
+void StoreTest::SetUp() {
   const char* pg = std::getenv("VIGIL_TEST_PG_URL");
-  if (pg != nullptr && *pg != '\0') {
-    return {"sqlite", "postgres"};
+  if (GetParam() == "postgres" && (pg == nullptr || *pg == '\0')) {
+    GTEST_SKIP() << "VIGIL_TEST_PG_URL is not set (scripts/test.sh starts a PostgreSQL)";
   }
-  return {"sqlite"};
 }
 
 namespace {

@@ -46,8 +46,15 @@ struct Response {
   std::string FirstErrorField() const;
 };
 
-// Store back ends the API suites run on.
-std::vector<std::string> StoreKinds();  // {"sqlite"} or {"sqlite", "postgres"}
+// Store back ends the API suites run on: {"sqlite", "postgres"}.
+std::vector<std::string> StoreKinds();
+
+// Base of the suites parameterized by store: the PostgreSQL instances skip (and say so) when
+// VIGIL_TEST_PG_URL names no server; scripts/test.sh always starts one.
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override;
+};
 
 class ApiFixture {
  public:

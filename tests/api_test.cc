@@ -11,7 +11,7 @@ namespace {
 
 using nlohmann::json;
 
-class ApiTest : public ::testing::TestWithParam<std::string> {};
+class ApiTest : public StoreTest {};
 
 TEST_P(ApiTest, ClientLifecycleWithAllFields) {
   ApiFixture f(GetParam());
@@ -29,7 +29,8 @@ TEST_P(ApiTest, ClientLifecycleWithAllFields) {
   ASSERT_EQ(r.status, 201) << r.raw;
   EXPECT_EQ(r.body["name"], "Müller & Söhne <GmbH>");
   EXPECT_EQ(r.body["business_hours"]["mon"], json::array({"07:30", "16:00"}));
-  EXPECT_TRUE(r.body["business_hours"]["tue"].is_null());
+  EXPECT_EQ(r.body["business_hours"]["tue"], json::array({"08:00", "17:00"})) << "the default";
+  EXPECT_TRUE(r.body["business_hours"]["sat"].is_null());
   EXPECT_EQ(r.body["downtime_cost"]["effective_per_hour_minor"], 40 * 4500 + 120000);
   int64_t id = r.body["id"];
 
@@ -49,6 +50,14 @@ TEST_P(ApiTest, ClientLifecycleWithAllFields) {
   EXPECT_EQ(p.body["timezone"], "Europe/Berlin");
   EXPECT_EQ(p.body["downtime_cost"]["effective_per_hour_minor"], 99900);
   EXPECT_EQ(p.body["downtime_cost"]["staff_affected"], 40);
+
+  // A PATCH of business hours changes the days it names.
+  auto hours = f.Call("PATCH", fmt::format("/api/v1/clients/{}", id), f.owner(),
+                      json{{"business_hours", {{"fri", nullptr}, {"sat", {"09:00", "12:00"}}}}});
+  ASSERT_EQ(hours.status, 200) << hours.raw;
+  EXPECT_EQ(hours.body["business_hours"]["mon"], json::array({"07:30", "16:00"}));
+  EXPECT_TRUE(hours.body["business_hours"]["fri"].is_null());
+  EXPECT_EQ(hours.body["business_hours"]["sat"], json::array({"09:00", "12:00"}));
 
   auto archived = f.Call("PATCH", fmt::format("/api/v1/clients/{}", id), f.owner(),
                          json{{"status", "archived"}});

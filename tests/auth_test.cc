@@ -7,12 +7,15 @@
 #include "api_fixture.h"
 #include "crypto/crypto.h"
 
+#include <atomic>
+#include <thread>
+
 namespace vigil::testing {
 namespace {
 
 using nlohmann::json;
 
-class AuthTest : public ::testing::TestWithParam<std::string> {};
+class AuthTest : public StoreTest {};
 
 int64_t UnixSeconds(const Clock& c) {
   return std::chrono::duration_cast<std::chrono::seconds>(c.Now().time_since_epoch()).count();
@@ -247,6 +250,78 @@ TEST_P(AuthTest, OwnerCanRequireTwoFactorForStaff) {
   // Client contacts are not staff: the policy does not apply to them.
   Auth contact = f.Login(client_email);
   EXPECT_EQ(f.Call("GET", "/api/v1/clients", contact).status, 200);
+}
+
+TEST_P(AuthTest, ParallelGuessesCannotOutrunTheThrottle) {
+  ApiFixture f(GetParam());
+  std::string wrong =
+      json{{"email", ApiFixture::kOwnerEmail}, {"password", "guessing in parallel"}}.dump();
+  std::atomic<int> unauthorized{0}, throttled{0};
+  std::vector<std::thread> threads;
+  threads.reserve(16);
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&] {
+      int s = f.Call("POST", "/api/v1/auth/login", Auth::None(), wrong).status;
+      (s == 401 ? unauthorized : throttled)++;
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  // 5 free attempts and the one that locks; every other guess waits, however they interleave.
+  EXPECT_EQ(unauthorized.load(), 6);
+  EXPECT_EQ(throttled.load(), 10);
+}
+
+TEST_P(AuthTest, UnknownAccountsAreAuditedWithoutWhatWasTyped) {
+  ApiFixture f(GetParam());
+  f.Call("POST", "/api/v1/auth/login", Auth::None(),
+         json{{"email", "my secret password"}, {"password", "x"}});
+  auto log = f.Call("GET", "/api/v1/audit?action=auth.login_failed", f.owner());
+  ASSERT_EQ(log.body["total"], 1);
+  EXPECT_EQ(log.body["items"][0]["actor"]["label"], "unknown account");
+  EXPECT_EQ(log.raw.find("my secret password"), std::string::npos);
+}
+
+TEST_P(AuthTest, ASessionCookieSentTwiceIsRefused) {
+  ApiFixture f(GetParam());
+  Auth s = f.Login(ApiFixture::kOwnerEmail);
+  Auth twice = Auth::Session(s.cookie + "; vigil_session=planted", s.csrf);
+  EXPECT_EQ(f.Call("GET", "/api/v1/auth/me", twice).status, 401);
+  EXPECT_EQ(f.Call("GET", "/api/v1/auth/me", s).status, 200);
+}
+
+TEST_P(AuthTest, EnablingTwoFactorEndsOtherSessions) {
+  ApiFixture f(GetParam());
+  Auth a = f.Login(ApiFixture::kOwnerEmail);
+  Auth b = f.Login(ApiFixture::kOwnerEmail);
+  auto setup = f.Call("POST", "/api/v1/auth/totp/setup", a);
+  std::string secret = *crypto::Base32Decode(setup.body["secret"].get<std::string>());
+  // A second set-up in another tab replaces the pending secret: the first code no longer fits.
+  auto setup2 = f.Call("POST", "/api/v1/auth/totp/setup", b);
+  std::string secret2 = *crypto::Base32Decode(setup2.body["secret"].get<std::string>());
+  EXPECT_EQ(f.Call("POST", "/api/v1/auth/totp/confirm", a,
+                   json{{"code", *crypto::TotpCode(secret, UnixSeconds(f.clock()))}})
+                .status,
+            400);
+  ASSERT_EQ(f.Call("POST", "/api/v1/auth/totp/confirm", a,
+                   json{{"code", *crypto::TotpCode(secret2, UnixSeconds(f.clock()))}})
+                .status,
+            200);
+  EXPECT_EQ(f.Call("GET", "/api/v1/auth/me", a).status, 200);
+  EXPECT_EQ(f.Call("GET", "/api/v1/auth/me", b).status, 401);
+}
+
+TEST_P(AuthTest, AdminsCannotRevokeAnOwnersToken) {
+  ApiFixture f(GetParam());
+  Auth admin = f.UserWithToken(domain::Role::kAdmin, std::nullopt);
+  auto owners = f.Call("POST", "/api/v1/tokens", f.owner(), json{{"name", "o"}, {"scope", "read"}});
+  int64_t id = owners.body["id"];
+  EXPECT_EQ(f.Call("DELETE", fmt::format("/api/v1/tokens/{}", id), admin).status, 404);
+  Auth tech = f.UserWithToken(domain::Role::kTechnician, std::nullopt);
+  auto techs = f.Call("POST", "/api/v1/tokens", tech, json{{"name", "t"}, {"scope", "read"}});
+  int64_t tid = techs.body["id"];
+  EXPECT_EQ(f.Call("DELETE", fmt::format("/api/v1/tokens/{}", tid), admin).status, 204);
 }
 
 TEST_P(AuthTest, PasswordChangeEndsOtherSessions) {

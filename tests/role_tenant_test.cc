@@ -41,6 +41,7 @@ struct Expectation {
   int ok_status = 200;  // status an allowed caller gets
   Builder build;
   int ok_status_postgres = 0;  // when it differs on PostgreSQL
+  bool session_only = false;   // called with a signed-in session (API tokens get 403)
 };
 
 const std::set<Role> kEveryone = {Role::kOwner,      Role::kAdmin,   Role::kTechnician,
@@ -62,11 +63,13 @@ struct World {
       auth[r] = f.UserWithToken(r, c, &email, &id);
       emails[r] = email;
       ids[r] = id;
+      sessions[r] = f.Login(email);
     }
   }
   ApiFixture& f;
   ClientId own{}, other{};
-  std::map<Role, Auth> auth;
+  std::map<Role, Auth> auth;      // API tokens (write scope)
+  std::map<Role, Auth> sessions;  // signed in with password
   std::map<Role, std::string> emails;
   std::map<Role, UserId> ids;
   int seq = 0;
@@ -117,16 +120,18 @@ std::vector<Expectation> Expectations() {
   e.push_back({"GET", "/api/v1/auth/me", kEveryone, false, false, 200, fixed("/api/v1/auth/me")});
   e.push_back({"POST", "/api/v1/auth/password", kEveryone, false, false, 204,
                fixed("/api/v1/auth/password", json{{"current_password", ApiFixture::kPassword},
-                                                   {"new_password", ApiFixture::kPassword}})});
+                                                   {"new_password", ApiFixture::kPassword}}),
+               0, true});
   e.push_back({"POST", "/api/v1/auth/totp/setup", kEveryone, false, false, 200,
-               fixed("/api/v1/auth/totp/setup")});
+               fixed("/api/v1/auth/totp/setup"), 0, true});
   // A wrong code is refused with 400 for every caller allowed to try.
   e.push_back({"POST", "/api/v1/auth/totp/confirm", kEveryone, false, false, 400,
-               fixed("/api/v1/auth/totp/confirm", json{{"code", "000000"}})});
+               fixed("/api/v1/auth/totp/confirm", json{{"code", "000000"}}), 0, true});
   // TOTP is not enabled for these users: 409 for everyone allowed.
   e.push_back({"POST", "/api/v1/auth/totp/disable", kEveryone, false, false, 409,
                fixed("/api/v1/auth/totp/disable",
-                     json{{"password", ApiFixture::kPassword}, {"code", "123456"}})});
+                     json{{"password", ApiFixture::kPassword}, {"code", "123456"}}),
+               0, true});
   // --- settings, audit
   e.push_back(
       {"GET", "/api/v1/settings", kOwnerAdmin, false, false, 200, fixed("/api/v1/settings")});
@@ -250,7 +255,7 @@ std::vector<Expectation> Expectations() {
   return e;
 }
 
-class RoleTenantTest : public ::testing::TestWithParam<std::string> {};
+class RoleTenantTest : public StoreTest {};
 
 TEST_P(RoleTenantTest, EveryRouteHasAnExpectationAndViceVersa) {
   ApiFixture f(GetParam());
@@ -294,8 +299,8 @@ TEST_P(RoleTenantTest, EveryRouteEveryRoleBothTenants) {
       for (Tenant tenant : {Tenant::kOwn, Tenant::kOther}) {
         ClientId target = tenant == Tenant::kOwn ? w.own : w.other;
         Request req = e.build(w, target, role);
-        auto r =
-            f.Call(e.method, req.target, w.auth[role], req.body.is_null() ? "" : req.body.dump());
+        const Auth& who = e.session_only ? w.sessions[role] : w.auth[role];
+        auto r = f.Call(e.method, req.target, who, req.body.is_null() ? "" : req.body.dump());
         std::string what =
             fmt::format("{} {} as {} on {} client: {}", e.method, req.target,
                         domain::RoleName(role), tenant == Tenant::kOwn ? "own" : "other", r.raw);
@@ -362,6 +367,25 @@ TEST_P(RoleTenantTest, ListsShowClientContactsOnlyTheirOwnClient) {
   auto theirs = f.Call("GET", fmt::format("/api/v1/tokens?user_id={}", Raw(w.ids[Role::kOwner])),
                        w.auth[Role::kTechnician]);
   EXPECT_EQ(theirs.status, 403);
+}
+
+// Password and second-factor changes need the person, not a token: a leaked token cannot take
+// over the account.
+TEST_P(RoleTenantTest, AccountSecurityRoutesRefuseApiTokens) {
+  ApiFixture f(GetParam());
+  World w(f);
+  int checked = 0;
+  for (const auto& e : Expectations()) {
+    if (!e.session_only) {
+      continue;
+    }
+    Request req = e.build(w, w.own, Role::kTechnician);
+    auto r = f.Call(e.method, req.target, w.auth[Role::kTechnician],
+                    req.body.is_null() ? "" : req.body.dump());
+    EXPECT_EQ(r.status, 403) << e.pattern << ": " << r.raw;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 4);
 }
 
 // Another user's token cannot be revoked by a non-admin; it looks like it does not exist.

@@ -25,6 +25,20 @@ void Throttle::RecordFailure(const std::string& key, TimePoint now) {
   }
 }
 
+void Throttle::Forgive(const std::string& key) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    return;
+  }
+  if (--it->second.failures <= 0) {
+    entries_.erase(it);
+    return;
+  }
+  if (it->second.failures <= policy_.free_failures) {
+    it->second.locked_until = TimePoint{};
+  }
+}
+
 void Throttle::Reset(const std::string& key) { entries_.erase(key); }
 
 void Throttle::Prune(TimePoint now) {

@@ -30,6 +30,9 @@ class Throttle {
   // Zero when `key` may try now, else how long it must wait.
   std::chrono::milliseconds RetryAfter(const std::string& key, TimePoint now) const;
   void RecordFailure(const std::string& key, TimePoint now);
+  // Takes back one recorded failure (an attempt counted in advance that turned out fine), and
+  // the lock-out it caused, if any.
+  void Forgive(const std::string& key);
   void Reset(const std::string& key);
   // Drops entries whose window has passed (call now and then to bound memory).
   void Prune(TimePoint now);

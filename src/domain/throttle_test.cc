@@ -25,6 +25,21 @@ TEST(ThrottleTest, FreeFailuresThenDoublingLockout) {
   EXPECT_EQ(t.RetryAfter("b", now).count(), 0);  // other keys unaffected
 }
 
+TEST(ThrottleTest, ForgiveTakesBackOneFailureAndItsLock) {
+  Throttle t({2, minutes(15), seconds(1), minutes(10)});
+  TimePoint now = FromUnixMillis(0);
+  t.RecordFailure("a", now);
+  t.RecordFailure("a", now);
+  t.RecordFailure("a", now);  // locks
+  EXPECT_GT(t.RetryAfter("a", now).count(), 0);
+  t.Forgive("a");
+  EXPECT_EQ(t.RetryAfter("a", now).count(), 0);
+  t.Forgive("a");
+  t.Forgive("a");
+  t.Forgive("a");  // more than recorded: harmless
+  EXPECT_EQ(t.size(), 0u);
+}
+
 TEST(ThrottleTest, LockoutIsCapped) {
   Throttle t({0, minutes(60), seconds(1), seconds(30)});
   TimePoint now = FromUnixMillis(0);

@@ -22,43 +22,35 @@ constexpr const char* kCsp =
 
 bool SafeMethod(std::string_view m) { return m == "GET" || m == "HEAD" || m == "OPTIONS"; }
 
-// A request id from the client is kept when it is short and plain; otherwise we make one.
-std::string RequestIdFor(const net::HttpRequest& req) {
-  if (auto id = req.Header("x-request-id")) {
-    bool plain = !id->empty() && id->size() <= 64;
-    for (char c : *id) {
-      plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.');
+// The value of cookie `name`. Errors: kUnauthenticated when it is sent more than once (a cookie
+// planted by a sibling domain must not win over the real one).
+Result<std::optional<std::string>> CookieValue(const net::HttpRequest& req, std::string_view name) {
+  std::optional<std::string> found;
+  for (const auto& [k, v] : req.headers) {
+    if (k != "cookie") {
+      continue;
     }
-    if (plain) {
-      return std::string(*id);
+    std::string_view h = v;
+    while (!h.empty()) {
+      size_t end = h.find(';');
+      std::string_view part = h.substr(0, end);
+      while (!part.empty() && part.front() == ' ') {
+        part.remove_prefix(1);
+      }
+      size_t eq = part.find('=');
+      if (eq != std::string_view::npos && part.substr(0, eq) == name) {
+        if (found) {
+          return Unauthenticated("the session cookie was sent more than once");
+        }
+        found = std::string(part.substr(eq + 1));
+      }
+      if (end == std::string_view::npos) {
+        break;
+      }
+      h.remove_prefix(end + 1);
     }
   }
-  return crypto::RandomToken(12);
-}
-
-std::optional<std::string> CookieValue(const net::HttpRequest& req, std::string_view name) {
-  auto header = req.Header("cookie");
-  if (!header) {
-    return std::nullopt;
-  }
-  std::string_view h = *header;
-  while (!h.empty()) {
-    size_t end = h.find(';');
-    std::string_view part = h.substr(0, end);
-    while (!part.empty() && part.front() == ' ') {
-      part.remove_prefix(1);
-    }
-    size_t eq = part.find('=');
-    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
-      return std::string(part.substr(eq + 1));
-    }
-    if (end == std::string_view::npos) {
-      break;
-    }
-    h.remove_prefix(end + 1);
-  }
-  return std::nullopt;
+  return found;
 }
 
 }  // namespace
@@ -174,7 +166,7 @@ Status App::Authenticate(api::Ctx& ctx) {
                            auth_.ResolveToken(std::string(v.substr(kBearer.size()))));
     return Status::Ok();
   }
-  auto cookie = CookieValue(ctx.req, api::kSessionCookieName);
+  VIGIL_ASSIGN_OR_RETURN(auto cookie, CookieValue(ctx.req, api::kSessionCookieName));
   if (!cookie) {
     return Unauthenticated("sign in first, or send an API token");
   }
@@ -192,6 +184,9 @@ Result<api::Reply> App::Dispatch(api::Ctx& ctx, const api::Route& route) {
     if (!route.roles.Contains(who.role)) {
       return PermissionDenied(fmt::format("your role ({}) may not {} {}",
                                           domain::RoleName(who.role), route.method, route.pattern));
+    }
+    if (route.session_only && who.method != domain::AuthMethod::kSession) {
+      return PermissionDenied("sign in with your password for this; API tokens may not do it");
     }
     if (who.method == domain::AuthMethod::kApiToken && who.scope == domain::TokenScope::kRead &&
         !SafeMethod(ctx.req.method)) {
@@ -221,7 +216,8 @@ Result<api::Reply> App::Dispatch(api::Ctx& ctx, const api::Route& route) {
 
 net::HttpResponse App::Handle(const net::HttpRequest& req) {
   auto start = std::chrono::steady_clock::now();
-  api::Ctx ctx{req, {}, std::nullopt, std::nullopt, "", RequestIdFor(req), clock_.Now()};
+  // The request id is always ours: one sent by a client could collide with another's on purpose.
+  api::Ctx ctx{req, {}, std::nullopt, std::nullopt, "", crypto::RandomToken(12), clock_.Now()};
   std::string route_label = "(unmatched)";
   net::HttpResponse resp;
 

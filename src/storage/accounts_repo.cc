@@ -789,9 +789,13 @@ Result<User> AccountsRepo::UpdateUser(UserId id, ClientScope scope,
     // The last active owner cannot be demoted or disabled.
     if (before.role == domain::Role::kOwner && !before.disabled &&
         (after.role != domain::Role::kOwner || after.disabled)) {
+      // Touching every active owner's row first takes their row locks (PostgreSQL), so two
+      // concurrent demotions of different owners cannot both see two owners and both commit.
       VIGIL_ASSIGN_OR_RETURN(
-          auto n, tx.Query("SELECT COUNT(*) FROM users WHERE role = 'owner' AND disabled = 0"));
-      if (n[0].Int(0) <= 1) {
+          int64_t owners,
+          tx.Exec(
+              "UPDATE users SET updated_at = updated_at WHERE role = 'owner' AND disabled = 0"));
+      if (owners <= 1) {
         return FailedPrecondition("the last active owner cannot be demoted or disabled");
       }
     }
@@ -907,16 +911,24 @@ Status AccountsRepo::SetPendingTotp(UserId id, const std::string& secret_base32)
   });
 }
 
-Status AccountsRepo::EnableTotp(UserId id, int64_t step,
+Status AccountsRepo::EnableTotp(UserId id, const std::string& secret_base32, int64_t step,
                                 const std::vector<std::string>& code_hashes,
-                                const AuditContext& audit) {
+                                std::optional<SessionId> keep_session, const AuditContext& audit) {
   return db_.Write([&](Tx& tx) -> Status {
     VIGIL_ASSIGN_OR_RETURN(User u, LoadUser(tx, id, std::nullopt));
-    VIGIL_RETURN_IF_ERROR(
+    // Only the secret the code was checked against, and only once.
+    VIGIL_ASSIGN_OR_RETURN(
+        int64_t changed,
         tx.Exec("UPDATE users SET totp_enabled = 1, totp_last_step = ?, updated_at = ? "
-                "WHERE id = ?",
-                {step, Ms(audit.now), Raw(id)})
-            .status());
+                "WHERE id = ? AND totp_enabled = 0 AND totp_secret = ?",
+                {step, Ms(audit.now), Raw(id), secret_base32}));
+    if (changed != 1) {
+      return FailedPrecondition("two-factor set-up changed meanwhile; start it again");
+    }
+    // A second factor protects the account from now on: other sessions must sign in again.
+    VIGIL_RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE user_id = ? AND id <> ?",
+                                  {Raw(id), keep_session ? Raw(*keep_session) : int64_t{-1}})
+                              .status());
     VIGIL_RETURN_IF_ERROR(
         tx.Exec("DELETE FROM recovery_codes WHERE user_id = ?", {Raw(id)}).status());
     for (const auto& h : code_hashes) {

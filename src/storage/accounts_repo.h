@@ -143,9 +143,12 @@ class AccountsRepo {
   // --- TOTP
   // Stores a new, not yet enabled secret (replacing a pending one).
   Status SetPendingTotp(UserId id, const std::string& secret_base32);
-  // Enables TOTP, records `step` as used, and replaces the recovery codes with `code_hashes`.
-  Status EnableTotp(UserId id, int64_t step, const std::vector<std::string>& code_hashes,
-                    const AuditContext& audit);
+  // Enables TOTP with `secret_base32` (refused with kFailedPrecondition unless it is still the
+  // pending secret and TOTP is off), records `step` as used, replaces the recovery codes with
+  // `code_hashes`, and ends every other session of the user.
+  Status EnableTotp(UserId id, const std::string& secret_base32, int64_t step,
+                    const std::vector<std::string>& code_hashes,
+                    std::optional<SessionId> keep_session, const AuditContext& audit);
   Status DisableTotp(UserId id, const AuditContext& audit);
   // Records `step` as used when it is newer than the last used one. False: a replay.
   Result<bool> ConsumeTotpStep(UserId id, int64_t step);

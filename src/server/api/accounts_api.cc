@@ -56,10 +56,12 @@ void ReadBusinessHours(ObjectReader& r, domain::BusinessHours& out) {
     return;
   }
   ObjectReader days(*j, "business_hours.");
-  domain::BusinessHours h;
+  // Days not named keep their hours; null closes a day.
+  domain::BusinessHours h = out;
   for (int d = 0; d < 7; ++d) {
     std::string_view key = domain::kWeekdayKeys[d];
     if (days.TakeNull(key)) {
+      h.days[d].reset();
       continue;
     }
     auto pair = days.OptStringArray(key, 2, 5, 5);
@@ -531,8 +533,13 @@ void AddTokenRoutes(Router& router, Services& s) {
   router.Add({"DELETE", "/api/v1/tokens/{id}", kAll, false, false, [&s](Ctx& ctx) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
                 VIGIL_ASSIGN_OR_RETURN(auto t, s.accounts.GetToken(TokenId{id}));
-                if (t.user_id != ctx.who().user_id && !SeesAllTokens(ctx.who())) {
-                  return NotFound(fmt::format("token {} not found", id));
+                if (t.user_id != ctx.who().user_id) {
+                  // Only someone who may manage the token's user: an admin not an owner's.
+                  auto owner_of = s.accounts.GetUser(t.user_id, std::nullopt);
+                  if (!SeesAllTokens(ctx.who()) || !owner_of ||
+                      !domain::MayGrantRole(ctx.who().role, owner_of->role)) {
+                    return NotFound(fmt::format("token {} not found", id));
+                  }
                 }
                 VIGIL_RETURN_IF_ERROR(s.accounts.RevokeToken(TokenId{id}, AuditFor(ctx)));
                 return NoContent();

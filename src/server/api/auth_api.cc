@@ -76,7 +76,8 @@ void RegisterAuthRoutes(Router& router, Services& s) {
                 return Ok(out);
               }});
 
-  router.Add({"POST", "/api/v1/auth/password", all, false, false, [&s](Ctx& ctx) -> Result<Reply> {
+  router.Add({"POST", "/api/v1/auth/password", all, false, false,
+              [&s](Ctx& ctx) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
                 ObjectReader r(body);
                 std::string current = r.String("current_password", 1, 1024);
@@ -85,37 +86,43 @@ void RegisterAuthRoutes(Router& router, Services& s) {
                 VIGIL_RETURN_IF_ERROR(
                     s.auth.ChangePassword(ctx.who(), ctx.session, current, next, AuditFor(ctx)));
                 return NoContent();
-              }});
+              },
+              /*session_only=*/true});
 
-  router.Add({"POST", "/api/v1/auth/totp/setup", all, false, true, [&s](Ctx& ctx) -> Result<Reply> {
+  router.Add({"POST", "/api/v1/auth/totp/setup", all, false, true,
+              [&s](Ctx& ctx) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(auto setup, s.auth.BeginTotp(ctx.who()));
                 return Ok(json{{"secret", setup.secret_base32},
                                {"otpauth_uri", setup.otpauth_uri},
                                {"algorithm", "SHA1"},
                                {"digits", 6},
                                {"period", 30}});
-              }});
+              },
+              /*session_only=*/true});
 
-  router.Add(
-      {"POST", "/api/v1/auth/totp/confirm", all, false, true, [&s](Ctx& ctx) -> Result<Reply> {
-         VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
-         ObjectReader r(body);
-         std::string code = r.String("code", 6, 8);
-         VIGIL_RETURN_IF_ERROR(r.Finish());
-         VIGIL_ASSIGN_OR_RETURN(auto codes, s.auth.ConfirmTotp(ctx.who(), code, AuditFor(ctx)));
-         return Ok(json{{"recovery_codes", codes}});
-       }});
+  router.Add({"POST", "/api/v1/auth/totp/confirm", all, false, true,
+              [&s](Ctx& ctx) -> Result<Reply> {
+                VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
+                ObjectReader r(body);
+                std::string code = r.String("code", 6, 8);
+                VIGIL_RETURN_IF_ERROR(r.Finish());
+                VIGIL_ASSIGN_OR_RETURN(
+                    auto codes, s.auth.ConfirmTotp(ctx.who(), ctx.session, code, AuditFor(ctx)));
+                return Ok(json{{"recovery_codes", codes}});
+              },
+              /*session_only=*/true});
 
-  router.Add(
-      {"POST", "/api/v1/auth/totp/disable", all, false, false, [&s](Ctx& ctx) -> Result<Reply> {
-         VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
-         ObjectReader r(body);
-         std::string password = r.String("password", 1, 1024);
-         std::string code = r.String("code", 6, 20);
-         VIGIL_RETURN_IF_ERROR(r.Finish());
-         VIGIL_RETURN_IF_ERROR(s.auth.DisableTotp(ctx.who(), password, code, AuditFor(ctx)));
-         return NoContent();
-       }});
+  router.Add({"POST", "/api/v1/auth/totp/disable", all, false, false,
+              [&s](Ctx& ctx) -> Result<Reply> {
+                VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
+                ObjectReader r(body);
+                std::string password = r.String("password", 1, 1024);
+                std::string code = r.String("code", 6, 20);
+                VIGIL_RETURN_IF_ERROR(r.Finish());
+                VIGIL_RETURN_IF_ERROR(s.auth.DisableTotp(ctx.who(), password, code, AuditFor(ctx)));
+                return NoContent();
+              },
+              /*session_only=*/true});
 }
 
 }  // namespace vigil::server::api

@@ -67,6 +67,9 @@ struct Route {
   // enrolment only.
   bool allowed_before_mfa = false;
   RouteHandler handler;
+  // Only for a person signed in with a session: API tokens are refused (403), so a leaked token
+  // cannot change the password or take over the second factor.
+  bool session_only = false;
 };
 
 class Router {

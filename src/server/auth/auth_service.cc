@@ -58,26 +58,24 @@ Result<std::string> AuthService::HashPassword(const std::string& password) {
   return crypto::HashPassword(password, options_.password_cost);
 }
 
-Status AuthService::Throttled(const std::string& account_key, const std::string& address_key,
-                              TimePoint now) {
+Status AuthService::ReserveAttempt(const std::string& account_key, const std::string& address_key,
+                                   TimePoint now) {
   std::lock_guard lock(mu_);
-  auto wait = std::max(account_throttle_.RetryAfter(account_key, now),
-                       address_throttle_.RetryAfter(address_key, now));
+  auto wait = account_throttle_.RetryAfter(account_key, now);
+  if (!address_key.empty()) {
+    wait = std::max(wait, address_throttle_.RetryAfter(address_key, now));
+  }
   if (wait.count() > 0) {
     int64_t seconds =
         std::chrono::duration_cast<std::chrono::seconds>(wait + std::chrono::milliseconds(999))
             .count();
     Status s = ResourceExhausted(
-        fmt::format("too many failed sign-ins; try again in {} seconds", seconds));
+        fmt::format("too many failed attempts; try again in {} seconds", seconds));
     s.WithRetryAfter(seconds);
     return s;
   }
-  return Status::Ok();
-}
-
-void AuthService::RecordFailure(const std::string& account_key, const std::string& address_key,
-                                TimePoint now) {
-  std::lock_guard lock(mu_);
+  // Counted as a failure now, so parallel guesses cannot all pass the check before any of them
+  // is recorded; ReleaseAttempt takes it back when the attempt turns out fine.
   account_throttle_.RecordFailure(account_key, now);
   if (!address_key.empty()) {
     address_throttle_.RecordFailure(address_key, now);
@@ -87,6 +85,20 @@ void AuthService::RecordFailure(const std::string& account_key, const std::strin
   }
   if (address_throttle_.size() > 100000) {
     address_throttle_.Prune(now);
+  }
+  return Status::Ok();
+}
+
+void AuthService::ReleaseAttempt(const std::string& account_key, const std::string& address_key,
+                                 Outcome outcome) {
+  std::lock_guard lock(mu_);
+  if (outcome == Outcome::kSucceeded) {
+    account_throttle_.Reset(account_key);
+  } else {
+    account_throttle_.Forgive(account_key);
+  }
+  if (!address_key.empty()) {
+    address_throttle_.Forgive(address_key);
   }
 }
 
@@ -133,11 +145,13 @@ Result<LoginResult> AuthService::Login(const LoginRequest& req) {
   std::string email = domain::AsciiLower(req.email);
   std::string account_key = "account:" + email;
   std::string address_key = "address:" + req.remote_address;
-  VIGIL_RETURN_IF_ERROR(Throttled(account_key, address_key, now));
+  VIGIL_RETURN_IF_ERROR(ReserveAttempt(account_key, address_key, now));
 
   storage::AuditContext audit;
   audit.actor_type = domain::ActorType::kUser;
-  audit.actor_label = email.substr(0, 254);
+  // What was typed into the e-mail field is not recorded for unknown accounts: it may be a
+  // password typed into the wrong box.
+  audit.actor_label = "unknown account";
   audit.request_id = req.request_id;
   audit.remote_address = req.remote_address;
   audit.now = now;
@@ -148,13 +162,12 @@ Result<LoginResult> AuthService::Login(const LoginRequest& req) {
       return creds.error();
     }
     (void)crypto::VerifyPassword(dummy_hash_, req.password);
-    RecordFailure(account_key, address_key, now);
     (void)repo_.Audit("auth.login_failed", "user", std::nullopt, std::nullopt, audit);
     return Unauthenticated(kBadCredentials);
   }
   audit.actor_id = Raw(creds->user.id);
+  audit.actor_label = creds->user.email;
   if (!crypto::VerifyPassword(creds->password_hash, req.password) || creds->user.disabled) {
-    RecordFailure(account_key, address_key, now);
     (void)repo_.Audit("auth.login_failed", "user", Raw(creds->user.id), creds->user.client_id,
                       audit);
     return Unauthenticated(kBadCredentials);
@@ -162,17 +175,15 @@ Result<LoginResult> AuthService::Login(const LoginRequest& req) {
   if (Status second = CheckSecondFactor(*creds, req); !second.ok()) {
     // A missing code is the normal first step of a two-step sign-in, not a failure.
     bool missing = !req.totp_code && !req.recovery_code;
-    if (!missing) {
-      RecordFailure(account_key, address_key, now);
+    if (missing) {
+      ReleaseAttempt(account_key, address_key, Outcome::kNotAFailure);
+    } else {
       (void)repo_.Audit("auth.login_failed", "user", Raw(creds->user.id), creds->user.client_id,
                         audit);
     }
     return second;
   }
-  {
-    std::lock_guard lock(mu_);
-    account_throttle_.Reset(account_key);
-  }
+  ReleaseAttempt(account_key, address_key, Outcome::kSucceeded);
 
   LoginResult out;
   out.session_token = crypto::RandomToken(32);
@@ -263,11 +274,11 @@ Status AuthService::ChangePassword(const domain::Principal& who, std::optional<S
   VIGIL_ASSIGN_OR_RETURN(auto creds, repo_.GetCredentials(who.user_id));
   std::string key = "account:" + creds.user.email;
   TimePoint now = clock_.Now();
-  VIGIL_RETURN_IF_ERROR(Throttled(key, "", now));
+  VIGIL_RETURN_IF_ERROR(ReserveAttempt(key, "", now));
   if (!crypto::VerifyPassword(creds.password_hash, current)) {
-    RecordFailure(key, "", now);
     return FieldInvalid("current_password", "is wrong");
   }
+  ReleaseAttempt(key, "", Outcome::kNotAFailure);
   if (auto err = domain::CheckPassword(next)) {
     return FieldInvalid("new_password", *err);
   }
@@ -288,6 +299,7 @@ Result<TotpSetup> AuthService::BeginTotp(const domain::Principal& who) {
 }
 
 Result<std::vector<std::string>> AuthService::ConfirmTotp(const domain::Principal& who,
+                                                          std::optional<SessionId> keep_session,
                                                           const std::string& code,
                                                           const storage::AuditContext& audit) {
   VIGIL_ASSIGN_OR_RETURN(auto creds, repo_.GetCredentials(who.user_id));
@@ -299,22 +311,23 @@ Result<std::vector<std::string>> AuthService::ConfirmTotp(const domain::Principa
   }
   std::string key = "account:" + creds.user.email;
   TimePoint now = clock_.Now();
-  VIGIL_RETURN_IF_ERROR(Throttled(key, "", now));
+  VIGIL_RETURN_IF_ERROR(ReserveAttempt(key, "", now));
   VIGIL_ASSIGN_OR_RETURN(std::string secret, crypto::Base32Decode(*creds.totp_secret));
   int64_t step = crypto::VerifyTotp(
       secret, code,
       std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count());
   if (step < 0) {
-    RecordFailure(key, "", now);
     return FieldInvalid("code", "is wrong; check the authenticator's clock");
   }
+  ReleaseAttempt(key, "", Outcome::kNotAFailure);
   std::vector<std::string> codes;
   std::vector<std::string> hashes;
   for (int i = 0; i < 10; ++i) {
     codes.push_back(NewRecoveryCode());
     hashes.push_back(crypto::Sha256Hex(NormalizeRecoveryCode(codes.back())));
   }
-  VIGIL_RETURN_IF_ERROR(repo_.EnableTotp(who.user_id, step, hashes, audit));
+  VIGIL_RETURN_IF_ERROR(
+      repo_.EnableTotp(who.user_id, *creds.totp_secret, step, hashes, keep_session, audit));
   return codes;
 }
 
@@ -326,9 +339,8 @@ Status AuthService::DisableTotp(const domain::Principal& who, const std::string&
   }
   std::string key = "account:" + creds.user.email;
   TimePoint now = clock_.Now();
-  VIGIL_RETURN_IF_ERROR(Throttled(key, "", now));
+  VIGIL_RETURN_IF_ERROR(ReserveAttempt(key, "", now));
   if (!crypto::VerifyPassword(creds.password_hash, password)) {
-    RecordFailure(key, "", now);
     return FieldInvalid("password", "is wrong");
   }
   LoginRequest req;
@@ -340,9 +352,9 @@ Status AuthService::DisableTotp(const domain::Principal& who, const std::string&
     req.recovery_code = code;
   }
   if (Status second = CheckSecondFactor(creds, req); !second.ok()) {
-    RecordFailure(key, "", now);
     return FieldInvalid("code", "is wrong or was already used");
   }
+  ReleaseAttempt(key, "", Outcome::kNotAFailure);
   return repo_.DisableTotp(who.user_id, audit);
 }
 

@@ -98,7 +98,9 @@ class AuthService {
   // TOTP enrolment: Begin stores a pending secret; Confirm enables it with a valid code and
   // returns ten one-time recovery codes (shown once).
   Result<TotpSetup> BeginTotp(const domain::Principal& who);
+  // Other sessions of the user end (all but `keep_session`).
   Result<std::vector<std::string>> ConfirmTotp(const domain::Principal& who,
+                                               std::optional<SessionId> keep_session,
                                                const std::string& code,
                                                const storage::AuditContext& audit);
   // Requires the password and a current code (or a recovery code).
@@ -115,8 +117,14 @@ class AuthService {
 
  private:
   Status CheckSecondFactor(const storage::UserCredentials& creds, const LoginRequest& req);
-  Status Throttled(const std::string& account_key, const std::string& address_key, TimePoint now);
-  void RecordFailure(const std::string& account_key, const std::string& address_key, TimePoint now);
+  // Refuses (kResourceExhausted) while a key is locked out; otherwise counts the attempt as a
+  // failure in advance. An empty `address_key` is not counted.
+  Status ReserveAttempt(const std::string& account_key, const std::string& address_key,
+                        TimePoint now);
+  enum class Outcome { kSucceeded, kNotAFailure };
+  // Takes a reserved attempt back: a success clears the account's failures.
+  void ReleaseAttempt(const std::string& account_key, const std::string& address_key,
+                      Outcome outcome);
 
   storage::AccountsRepo& repo_;
   const Clock& clock_;
