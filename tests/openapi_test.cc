@@ -65,6 +65,8 @@ TEST(OpenApiTest, DeclaredRolesMatchTheRouteTable) {
       }
     }
     EXPECT_EQ(roles, want) << route.method << " " << route.pattern;
+    EXPECT_EQ(op.value("x-vigil-session-only", false), route.session_only)
+        << route.method << " " << route.pattern;
     EXPECT_TRUE(op.contains("operationId")) << route.pattern;
   }
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <future>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -86,6 +87,13 @@ Status RunCallback(const Database* db, const TxFn& fn, Tx& tx) {
 class Connection {
  public:
   static Result<std::unique_ptr<Connection>> Open(const std::string& path, int flags) {
+    // Memory statistics take a global mutex on every allocation, which serializes readers on
+    // different connections; Vigil does not use them. Must run before SQLite initializes.
+    static std::once_flag configure;
+    std::call_once(configure, [] {
+      sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+      sqlite3_initialize();
+    });
     sqlite3* db = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
