@@ -2,7 +2,16 @@
 
 // Small string helpers shared across modules.
 
+#include <cstddef>
+#include <string>
+#include <string_view>
+
 namespace vigil {
+
+// `s` as text safe to show and store: valid UTF-8 (an invalid byte becomes U+FFFD), control
+// characters (C0, DEL, C1) replaced by a space ('\n' kept unless `one_line`), cut at a code
+// point after about `max_bytes` with "..." appended.
+std::string SanitizeText(std::string_view s, size_t max_bytes, bool one_line = true);
 
 // The value of one hexadecimal digit (either case), or -1.
 constexpr int HexDigitValue(char c) {
