@@ -199,6 +199,26 @@ TEST_F(E2eTest, ServeUseWithTheCliBackUpAndStopGracefully) {
   EXPECT_EQ(json::parse(again_out)["items"][0]["name"], "Acme Dental");
 }
 
+TEST_F(E2eTest, AgentChecksRecordedToolOutputs) {
+  std::string agent = std::string(VIGIL_AGENT_PATH) + " check ";
+  std::string data = std::string(VIGIL_SOURCE_DIR) + "/src/agent/checks/testdata/";
+  auto [crit, crit_out] =
+      Shell(agent + "plugin --exit-code 2 --input " + data + "plugin_load_crit_exit2.txt");
+  EXPECT_EQ(crit, 2) << crit_out;
+  EXPECT_NE(crit_out.find("CRITICAL - LOAD CRITICAL"), std::string::npos) << crit_out;
+  EXPECT_NE(crit_out.find("load1"), std::string::npos) << crit_out;
+  // An old restic listing: the newest snapshot is older than a day by now.
+  auto [backup, backup_out] = Shell(agent + "backup --tool restic --warn-hours 1 --crit-hours 2 " +
+                                    "--input " + data + "backup_restic_snapshots.json");
+  EXPECT_GE(backup, 0) << backup_out;
+  EXPECT_NE(backup_out.find("backup.age_seconds"), std::string::npos) << backup_out;
+  fs::path bad = dir_ / "bad.json";
+  std::ofstream(bad) << "{\"smartctl\": [";
+  auto [refused, refused_out] = Shell(agent + "smart --input " + bad.string() + " 2>&1");
+  EXPECT_EQ(refused, 64) << refused_out;
+  EXPECT_NE(refused_out.find("not valid JSON"), std::string::npos) << refused_out;
+}
+
 TEST_F(E2eTest, ReadsOptionsFromAConfigFile) {
   fs::path data = dir_ / "data";
   fs::path cfg = dir_ / "vigild.ini";

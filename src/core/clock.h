@@ -8,7 +8,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+
+#include "core/status.h"
 
 namespace vigil {
 
@@ -44,5 +48,12 @@ inline TimePoint FromUnixMillis(int64_t ms) { return TimePoint(std::chrono::mill
 
 // RFC 3339 in UTC with milliseconds: "2026-11-22T19:53:03.120Z".
 std::string FormatRfc3339(TimePoint t);
+
+// Parses an RFC 3339 date-time with a zone ("Z" or "+hh:mm"), up to 9 fractional digits (kept to
+// the millisecond), 'T', 't' or ' ' between date and time, years 1900..9999.
+// With `default_offset` set, a time without a zone is accepted and taken in that offset.
+// Errors: kInvalidArgument.
+Result<TimePoint> ParseRfc3339(std::string_view text,
+                               std::optional<std::chrono::minutes> default_offset = std::nullopt);
 
 }  // namespace vigil

@@ -91,11 +91,4 @@ proto::CheckResult ClassifyBackupToolError(std::string_view tool, int exit_code,
 // broken backup script.
 Result<TimePoint> ParseMarkerFile(std::string_view content, TimePoint mtime);
 
-// Parses an RFC 3339 date-time with a zone ("Z" or "+hh:mm"), up to 9 fractional digits (kept to
-// the millisecond), 'T', 't' or ' ' between date and time, years 1900..9999.
-// With `default_offset` set, a time without a zone is accepted and taken in that offset.
-// Errors: kInvalidArgument.
-Result<TimePoint> ParseRfc3339(std::string_view text,
-                               std::optional<std::chrono::minutes> default_offset = std::nullopt);
-
 }  // namespace vigil::checks
