@@ -286,7 +286,7 @@ TEST_P(ApiTest, SecurityHeadersAndRequestIds) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, ApiTest, ::testing::ValuesIn(StoreKinds()),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& p) { return p.param; });
 
 }  // namespace
 }  // namespace vigil::testing

@@ -371,7 +371,7 @@ TEST_P(AuthTest, TheLastOwnerCannotBeDemoted) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, AuthTest, ::testing::ValuesIn(StoreKinds()),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& p) { return p.param; });
 
 }  // namespace
 }  // namespace vigil::testing

@@ -50,7 +50,7 @@ const std::set<Role> kEveryone = {Role::kOwner,      Role::kAdmin,   Role::kTech
 const std::set<Role> kOwnerAdmin = {Role::kOwner, Role::kAdmin};
 
 struct World {
-  explicit World(ApiFixture& f) : f(f) {
+  explicit World(ApiFixture& fixture) : f(fixture) {
     own = f.CreateClient("Own Client GmbH");
     other = f.CreateClient("Other Client Ltd");
     for (Role r : domain::kAllRoles) {
@@ -403,7 +403,7 @@ TEST_P(RoleTenantTest, TokensOfOthersAreInvisible) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, RoleTenantTest, ::testing::ValuesIn(StoreKinds()),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& p) { return p.param; });
 
 }  // namespace
 }  // namespace vigil::testing

@@ -51,6 +51,9 @@ class ObjectReader {
   bool IsNull(std::string_view name) const;
   // Like IsNull, and marks the field as read when it is null.
   bool TakeNull(std::string_view name);
+  // The raw value of a field the caller reads itself (arrays of objects, uint64...), marked as
+  // read; nullptr when absent.
+  const Json* Raw(std::string_view name) { return Get(name); }
 
   // Required fields record "is required" when absent. Optional ones return nullopt when absent.
   std::string String(std::string_view name, size_t min_len, size_t max_len,
