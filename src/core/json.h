@@ -33,6 +33,9 @@ struct ParseLimits {
 // nesting deeper than max_depth (the message says where).
 Result<Json> Parse(std::string_view text, const ParseLimits& limits = {});
 
+// "a string", "an integer", "null"...: for messages such as "must be a string, not an array".
+const char* TypeName(const Json& v);
+
 // Returns true when `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool IsValidUtf8(std::string_view s);
 

@@ -87,28 +87,6 @@ Json EncodeResult(const CheckResult& r, size_t max_text) {
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
-const char* TypeName(const Json& v) {
-  switch (v.type()) {
-    case Json::value_t::null:
-      return "null";
-    case Json::value_t::object:
-      return "an object";
-    case Json::value_t::array:
-      return "an array";
-    case Json::value_t::string:
-      return "a string";
-    case Json::value_t::boolean:
-      return "a boolean";
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned:
-      return "an integer";
-    case Json::value_t::number_float:
-      return "a number";
-    default:
-      return "an unsupported value";
-  }
-}
-
 bool IsSafeName(std::string_view s) {
   for (char c : s) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -160,7 +138,7 @@ class Fields {
     if (v->is_number()) {
       Error(name, fmt::format("must be an integer from 1 to {}", UINT64_MAX));
     } else {
-      Error(name, fmt::format("must be an integer, not {}", TypeName(*v)));
+      Error(name, fmt::format("must be an integer, not {}", json::TypeName(*v)));
     }
     return std::nullopt;
   }
@@ -172,7 +150,7 @@ class Fields {
       return std::nullopt;
     }
     if (!v->is_number()) {
-      Error(name, fmt::format("must be a number, not {}", TypeName(*v)));
+      Error(name, fmt::format("must be a number, not {}", json::TypeName(*v)));
       return std::nullopt;
     }
     double d = v->get<double>();
@@ -209,7 +187,7 @@ class Fields {
       return nullptr;
     }
     if (!v->is_array()) {
-      Error(name, fmt::format("must be an array, not {}", TypeName(*v)));
+      Error(name, fmt::format("must be an array, not {}", json::TypeName(*v)));
       return nullptr;
     }
     if (v->size() > max_items) {
@@ -268,7 +246,7 @@ struct Decoder {
 
   void DecodeDetails(const Json& j, const std::string& path, CheckResult& r) {
     if (!j.is_object()) {
-      errors.push_back({path, fmt::format("must be an object, not {}", TypeName(j))});
+      errors.push_back({path, fmt::format("must be an object, not {}", json::TypeName(j))});
       return;
     }
     if (j.size() > limits.max_details_per_result) {
@@ -287,7 +265,7 @@ struct Decoder {
       std::string field = path + "." + key;
       const Json& v = it.value();
       if (!v.is_string()) {
-        errors.push_back({field, fmt::format("must be a string, not {}", TypeName(v))});
+        errors.push_back({field, fmt::format("must be a string, not {}", json::TypeName(v))});
         continue;
       }
       const auto& s = v.get_ref<const std::string&>();
