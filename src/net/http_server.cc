@@ -692,7 +692,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (closed_) {
       return;
     }
-    Write(std::move(res), keep_alive_ && !shutting_down_, /*linger=*/false);
+    // stopping() is set at once by Shutdown(); shutting_down_ only when the notification posted
+    // to this strand has run, which may be after a response that was already under way.
+    bool keep_alive = keep_alive_ && !shutting_down_ && !server_->stopping();
+    Write(std::move(res), keep_alive, /*linger=*/false);
   }
 
   // Decorates and writes a server-made error response, then closes the connection.
