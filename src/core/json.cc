@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/strings.h"
+
 namespace vigil::json {
 namespace {
 
@@ -44,16 +46,6 @@ std::string TruncateUtf8(std::string_view s, size_t max_bytes) {
     --n;
   }
   return std::string(s.substr(0, n)) + "...";
-}
-
-size_t CodePoints(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) {
-    if ((c & 0xC0) != 0x80) {
-      ++n;
-    }
-  }
-  return n;
 }
 
 }  // namespace
@@ -216,7 +208,7 @@ std::optional<std::string> ObjectReader::CheckString(std::string_view name, cons
       return std::nullopt;
     }
   }
-  size_t n = CodePoints(s);
+  size_t n = Utf8CodePoints(s);
   if (n < min_len) {
     AddError(name, min_len == 1 ? std::string("must not be empty")
                                 : fmt::format("must be at least {} characters", min_len));

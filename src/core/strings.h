@@ -8,6 +8,17 @@
 
 namespace vigil {
 
+// The number of code points in UTF-8 text (continuation bytes are not counted).
+inline size_t Utf8CodePoints(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) {
+    if ((c & 0xC0) != 0x80) {
+      ++n;
+    }
+  }
+  return n;
+}
+
 // `s` as text safe to show and store: valid UTF-8 (an invalid byte becomes U+FFFD), control
 // characters (C0, DEL, C1) replaced by a space ('\n' kept unless `one_line`), cut at a code
 // point after about `max_bytes` with "..." appended.

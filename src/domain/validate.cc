@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/strings.h"
+
 namespace vigil::domain {
 namespace {
 bool IsAsciiAlnum(char c) {
@@ -109,13 +111,7 @@ std::optional<std::string> CheckTimezoneName(std::string_view tz) {
 }
 
 std::optional<std::string> CheckPassword(std::string_view password) {
-  size_t cps = 0;
-  for (unsigned char c : password) {
-    if ((c & 0xC0) != 0x80) {
-      ++cps;
-    }
-  }
-  if (cps < 12) {
+  if (Utf8CodePoints(password) < 12) {
     return "must be at least 12 characters";
   }
   if (password.size() > 1024) {

@@ -31,20 +31,10 @@ const std::vector<std::string_view>& StatusNames() {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-size_t CodePoints(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) {
-    if ((c & 0xC0) != 0x80) {
-      ++n;
-    }
-  }
-  return n;
-}
-
 // `s` as text DecodeBatch accepts; unchanged when it already is.
 std::string CleanText(std::string_view s, bool one_line, size_t max_chars) {
   std::string clean = SanitizeText(s, std::numeric_limits<size_t>::max(), one_line);
-  if (CodePoints(clean) <= max_chars) {
+  if (Utf8CodePoints(clean) <= max_chars) {
     return clean;
   }
   // SanitizeText may overshoot its budget by one code point plus "...": keep clear of max_chars.
@@ -283,7 +273,7 @@ struct Decoder {
         errors.push_back({field, "must not contain control characters"});
         continue;
       }
-      if (CodePoints(s) > limits.max_text) {
+      if (Utf8CodePoints(s) > limits.max_text) {
         errors.push_back({field, fmt::format("must be at most {} characters", limits.max_text)});
         continue;
       }
