@@ -7,58 +7,30 @@
 // Figures and the machine they were measured on: bench/README.md.
 
 #include <benchmark/benchmark.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <memory>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "core/clock.h"
-#include "crypto/crypto.h"
-#include "server/app.h"
+#include "testing/owner_app.h"
 
 namespace {
 
 struct World {
   vigil::SystemClock clock;
-  std::unique_ptr<vigil::server::App> app;
-  std::string token;
-  std::filesystem::path dir;
+  vigil::testing::OwnerApp owner{"bench", clock};
 
   explicit World(int clients) {
-    dir = std::filesystem::temp_directory_path() / fmt::format("vigil-bench-{}", getpid());
-    std::filesystem::remove_all(dir);
-    vigil::server::AppOptions o;
-    o.data_dir = dir.string();
-    o.auth.password_cost = vigil::crypto::PasswordCost::kMinimum;
-    app = std::move(*vigil::server::App::Create(o, clock));
-    (void)app->EnsureOwner("owner@example.com", "correct horse battery");
-    vigil::storage::AuditContext a;
-    a.now = clock.Now();
-    token = app->auth()
-                .IssueToken(vigil::UserId{1}, "bench", vigil::domain::TokenScope::kWrite,
-                            std::nullopt, a)
-                ->secret;
     for (int i = 0; i < clients; ++i) {
       Call("POST", "/api/v1/clients", fmt::format(R"({{"name":"Client {:06d}"}})", i));
     }
   }
-  ~World() { std::filesystem::remove_all(dir); }
 
   int Call(const std::string& method, const std::string& target, const std::string& body = "") {
-    vigil::net::HttpRequest req;
-    req.method = method;
-    req.target = target;
-    auto q = target.find('?');
-    req.path = target.substr(0, q);
-    req.query = q == std::string::npos ? "" : target.substr(q + 1);
-    req.body = body;
-    req.remote_address = "127.0.0.1";
-    req.headers = {{"authorization", "Bearer " + token}, {"content-type", "application/json"}};
-    return app->Handle(req).status;
+    return owner.Handle(owner.Request(method, target, body)).status;
   }
 };
 

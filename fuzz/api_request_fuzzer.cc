@@ -6,42 +6,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
-#include <memory>
 #include <string>
+#include <utility>
 
 #include "core/clock.h"
-#include "crypto/crypto.h"
-#include "server/app.h"
+#include "testing/owner_app.h"
 
 namespace {
 
 struct World {
   vigil::FakeClock clock{vigil::FromUnixMillis(1'795'000'000'000)};
-  std::unique_ptr<vigil::server::App> app;
-  std::string token;
+  vigil::testing::OwnerApp owner{"fuzz", clock};
 
   World() {
-    auto dir = std::filesystem::temp_directory_path() / ("vigil-fuzz-" + std::to_string(getpid()));
-    std::filesystem::remove_all(dir);
-    vigil::server::AppOptions o;
-    o.data_dir = dir.string();
-    o.auth.password_cost = vigil::crypto::PasswordCost::kMinimum;
-    app = std::move(*vigil::server::App::Create(o, clock));
-    (void)app->EnsureOwner("owner@example.com", "correct horse battery");
-    vigil::storage::AuditContext a;
-    a.now = clock.Now();
-    token = app->auth()
-                .IssueToken(vigil::UserId{1}, "fuzz", vigil::domain::TokenScope::kWrite,
-                            std::nullopt, a)
-                ->secret;
     // Something to find and change.
-    vigil::net::HttpRequest req;
-    req.method = "POST";
-    req.path = req.target = "/api/v1/clients";
-    req.headers = {{"authorization", "Bearer " + token}, {"content-type", "application/json"}};
-    req.body = R"({"name":"Seed"})";
-    app->Handle(req);
+    owner.Handle(owner.Request("POST", "/api/v1/clients", R"({"name":"Seed"})"));
   }
 };
 
@@ -71,18 +50,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const auto& t = kTargets[data[0] % (sizeof(kTargets) / sizeof(kTargets[0]))];
   std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
-  vigil::net::HttpRequest req;
-  req.method = t[0];
-  req.path = t[1];
   // "query\nbody": GET routes read the query, others the body.
   auto nl = rest.find('\n');
-  req.query = nl == std::string::npos ? "" : rest.substr(0, nl);
-  req.body = nl == std::string::npos ? rest : rest.substr(nl + 1);
+  std::string query = nl == std::string::npos ? "" : rest.substr(0, nl);
+  std::string body = nl == std::string::npos ? rest : rest.substr(nl + 1);
+  vigil::net::HttpRequest req = w->owner.Request(t[0], std::string(t[1]), std::move(body));
+  req.query = std::move(query);  // raw, even with characters a target could not carry
   req.target = req.path + "?" + req.query;
-  req.remote_address = "127.0.0.1";
-  req.headers = {{"authorization", "Bearer " + w->token}, {"content-type", "application/json"}};
   w->clock.Advance(std::chrono::milliseconds(1));
-  vigil::net::HttpResponse resp = w->app->Handle(req);
+  vigil::net::HttpResponse resp = w->owner.Handle(req);
   if (resp.status < 200 || resp.status > 599) {
     std::abort();
   }
