@@ -10,11 +10,15 @@ packages=(
   libsqlite3-dev libpq-dev libsodium-dev liboath-dev libssl-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 openssl curl ca-certificates tzdata
+  smartmontools                                      # the agent's disk-health check
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(
     clang libclang-rt-14-dev clang-format clang-tidy   # asan/fuzz preset, format check
     postgresql-15 postgresql-client-15                 # the PostgreSQL half of the store suite
+    restic borgbackup                                  # real backup repositories for the agent
+    monitoring-plugins-basic monitoring-plugins-standard iputils-ping  # real plugin checks
+    nftables                                           # the firewall check's real tool
   )
 fi
 
