@@ -41,11 +41,13 @@ struct CheckSchedule {
   bool enabled = true;
   std::chrono::seconds interval{60};  // 10 s .. 1 day
   std::chrono::seconds timeout{30};   // 1 s .. 10 min, and below the interval
+  bool operator==(const CheckSchedule&) const = default;
 };
 
 struct PercentThresholds {
   double warn = 90;  // 0..100, warn <= crit
   double crit = 95;
+  bool operator==(const PercentThresholds&) const = default;
 };
 
 struct BackupSource {
@@ -54,6 +56,7 @@ struct BackupSource {
   std::string password_file;  // restic/borg: file holding the password ("" = none)
   int warn_hours = 26;        // newest good backup older than this: warning
   int crit_hours = 48;        // ... critical
+  bool operator==(const BackupSource&) const = default;
 };
 
 struct ReachabilityTarget {
@@ -61,11 +64,13 @@ struct ReachabilityTarget {
   std::string kind;     // "ping", "tcp" or "http"
   std::string address;  // host or IP (ping, tcp), URL (http)
   int port = 0;         // tcp only
+  bool operator==(const ReachabilityTarget&) const = default;
 };
 
 struct PluginSpec {
   std::string name;                  // the result's target: "load", "ntp"
   std::vector<std::string> command;  // argv; [0] must lie in an allowed plugin folder (agent-side)
+  bool operator==(const PluginSpec&) const = default;
 };
 
 struct AgentConfig {
@@ -123,12 +128,15 @@ struct AgentConfig {
   CheckSchedule plugin_schedule{true, std::chrono::seconds(300), std::chrono::seconds(60)};
   std::vector<PluginSpec> plugins;
 
-  // The schedule of check `name` (one of kCheckNames).
+  // The schedule of check `name` (one of kCheckNames; any other name is a bug and aborts).
   const CheckSchedule& Schedule(std::string_view name) const;
+
+  bool operator==(const AgentConfig&) const = default;
 };
 
 // The built-in configuration for a device kind (servers: every check; workstations: no
-// firewall "required", longer backup thresholds...). Revision 0.
+// firewall "required", longer backup thresholds...). Revision 0. A kind that is not one of
+// kDeviceKinds gets the server's configuration.
 AgentConfig DefaultAgentConfig(std::string_view kind);
 
 // Compact JSON with every key written. DecodeAgentConfig(EncodeAgentConfig(c)) == c.
