@@ -417,6 +417,11 @@ std::string EncodeBatch(const Batch& batch) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+std::string EncodeCheckResult(const CheckResult& result) {
+  return EncodeResult(result, BatchLimits{}.max_text)
+      .dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 Result<Batch> DecodeBatch(std::string_view text, TimePoint now, const BatchLimits& limits,
                           const std::set<std::string>* known_checks) {
   // Depth of a batch: root, observations, observation, result, metrics, metric.

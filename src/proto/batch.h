@@ -94,6 +94,10 @@ struct Batch {
 // (EncodeBatch writes every optional key).
 std::string EncodeBatch(const Batch& batch);
 
+// The compact JSON of one result exactly as EncodeBatch writes it under "result" in an
+// observation (same sanitizing), e.g. for `vigil-agent check NAME --json`. Never throws.
+std::string EncodeCheckResult(const CheckResult& result);
+
 struct BatchLimits {
   size_t max_bytes = 4 << 20;
   size_t max_observations = 10000;
