@@ -14,6 +14,8 @@ enum class UserId : int64_t {};
 enum class TokenId : int64_t {};
 enum class SessionId : int64_t {};
 enum class AuditId : int64_t {};
+enum class DeviceId : int64_t {};
+enum class EnrollmentTokenId : int64_t {};
 
 template <typename Id>
 constexpr int64_t Raw(Id id) {

@@ -84,16 +84,19 @@ App::App(AppOptions options, const Clock& clock, std::unique_ptr<storage::Databa
       clock_(clock),
       db_(std::move(db)),
       accounts_(*db_),
+      devices_(*db_),
       auth_(accounts_, clock_, options_.auth) {
   db_->SetObserver([this](std::string_view kind, double seconds, bool ok) {
     metrics_.ObserveDb(kind, seconds, ok);
   });
-  services_ = std::make_unique<api::Services>(api::Services{*db_, accounts_, auth_, metrics_,
-                                                            clock_, options_.data_dir,
+  services_ = std::make_unique<api::Services>(api::Services{*db_, accounts_, devices_, hub_, auth_,
+                                                            metrics_, clock_, options_.data_dir,
                                                             std::string(embedded::OpenApiJson)});
   api::RegisterSystemRoutes(router_, *services_);
   api::RegisterAuthRoutes(router_, *services_);
   api::RegisterAccountsRoutes(router_, *services_);
+  api::RegisterDeviceRoutes(router_, *services_);
+  api::RegisterAgentRoutes(router_, *services_);
 }
 
 Result<std::unique_ptr<App>> App::Create(AppOptions options, const Clock& clock) {
@@ -109,7 +112,10 @@ Result<std::unique_ptr<App>> App::Create(AppOptions options, const Clock& clock)
     url = "sqlite://" + std::filesystem::absolute(options.data_dir + "/vigil.db").string();
   }
   VIGIL_ASSIGN_OR_RETURN(auto db, storage::OpenDatabase(url));
-  return std::unique_ptr<App>(new App(std::move(options), clock, std::move(db)));
+  auto app = std::unique_ptr<App>(new App(std::move(options), clock, std::move(db)));
+  // No WebSocket survives a restart: presence starts from the last batch of each device.
+  VIGIL_RETURN_IF_ERROR(app->devices_.ResetConnections());
+  return app;
 }
 
 Result<std::optional<std::string>> App::EnsureOwner(const std::string& email,
@@ -177,8 +183,26 @@ Status App::Authenticate(api::Ctx& ctx) {
   return Status::Ok();
 }
 
+Result<storage::MaintenanceReport> App::RunMaintenance() {
+  return devices_.RollUpAndPrune(clock_.Now(), options_.retention);
+}
+
+Status App::AuthenticateDevice(api::Ctx& ctx) {
+  auto authz = ctx.req.Header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!authz || authz->substr(0, kBearer.size()) != kBearer) {
+    return Unauthenticated("Authorization must be 'Bearer <device credential>'");
+  }
+  VIGIL_ASSIGN_OR_RETURN(
+      ctx.device,
+      devices_.Authenticate(crypto::Sha256Hex(std::string(authz->substr(kBearer.size())))));
+  return Status::Ok();
+}
+
 Result<api::Reply> App::Dispatch(api::Ctx& ctx, const api::Route& route) {
-  if (!route.is_public) {
+  if (route.device_only) {
+    VIGIL_RETURN_IF_ERROR(AuthenticateDevice(ctx));
+  } else if (!route.is_public) {
     VIGIL_RETURN_IF_ERROR(Authenticate(ctx));
     const auto& who = *ctx.principal;
     if (!route.roles.Contains(who.role)) {
@@ -217,7 +241,8 @@ Result<api::Reply> App::Dispatch(api::Ctx& ctx, const api::Route& route) {
 net::HttpResponse App::Handle(const net::HttpRequest& req) {
   auto start = std::chrono::steady_clock::now();
   // The request id is always ours: one sent by a client could collide with another's on purpose.
-  api::Ctx ctx{req, {}, std::nullopt, std::nullopt, "", crypto::RandomToken(12), clock_.Now()};
+  api::Ctx ctx{
+      req, {}, std::nullopt, std::nullopt, std::nullopt, "", crypto::RandomToken(12), clock_.Now()};
   std::string route_label = "(unmatched)";
   net::HttpResponse resp;
 
@@ -229,7 +254,8 @@ net::HttpResponse App::Handle(const net::HttpRequest& req) {
   } else if (m.route != nullptr) {
     route_label = m.route->pattern;
     ctx.params = std::move(m.params);
-    if (req.body.size() > options_.max_body_bytes) {
+    size_t limit = m.route->max_body_bytes ? m.route->max_body_bytes : options_.max_body_bytes;
+    if (req.body.size() > limit) {
       result = PayloadTooLarge("body too large");
     } else {
       result = Dispatch(ctx, *m.route);

@@ -20,9 +20,11 @@
 #include "server/api/router.h"
 #include "server/api/services.h"
 #include "server/auth/auth_service.h"
+#include "server/device_hub.h"
 #include "server/metrics.h"
 #include "storage/accounts_repo.h"
 #include "storage/database.h"
+#include "storage/devices_repo.h"
 
 namespace vigil::server {
 
@@ -30,7 +32,8 @@ struct AppOptions {
   std::string store_url;  // "" → sqlite under data_dir
   std::string data_dir = ".vigil";
   AuthOptions auth;
-  size_t max_body_bytes = 1 << 20;
+  size_t max_body_bytes = 1 << 20;  // routes may allow more (agent batches: 4 MiB)
+  storage::RetentionPolicy retention;
 };
 
 class App {
@@ -48,9 +51,15 @@ class App {
   Result<std::optional<std::string>> EnsureOwner(const std::string& email,
                                                  const std::string& password);
 
+  // Rolls up and prunes check history (storage::DevicesRepo::RollUpAndPrune); vigild calls it
+  // every few minutes.
+  Result<storage::MaintenanceReport> RunMaintenance();
+
   const api::Router& router() const { return router_; }
   storage::Database& db() { return *db_; }
   storage::AccountsRepo& accounts() { return accounts_; }
+  storage::DevicesRepo& devices() { return devices_; }
+  DeviceHub& hub() { return hub_; }
   AuthService& auth() { return auth_; }
   Metrics& metrics() { return metrics_; }
 
@@ -58,11 +67,14 @@ class App {
   App(AppOptions options, const Clock& clock, std::unique_ptr<storage::Database> db);
   Result<api::Reply> Dispatch(api::Ctx& ctx, const api::Route& route);
   Status Authenticate(api::Ctx& ctx);
+  Status AuthenticateDevice(api::Ctx& ctx);
 
   AppOptions options_;
   const Clock& clock_;
   std::unique_ptr<storage::Database> db_;
   storage::AccountsRepo accounts_;
+  storage::DevicesRepo devices_;
+  DeviceHub hub_;
   AuthService auth_;
   Metrics metrics_;
   std::unique_ptr<api::Services> services_;

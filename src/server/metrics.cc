@@ -94,9 +94,9 @@ void Metrics::ObserveDb(std::string_view kind, double seconds, bool ok) {
   h->Observe(seconds);
 }
 
-void Metrics::Increment(std::string_view counter, std::string_view label_value) {
+void Metrics::Increment(std::string_view counter, std::string_view label_value, uint64_t n) {
   std::lock_guard lock(mu_);
-  ++counters_[fmt::format("{}|{}", counter, label_value)];
+  counters_[fmt::format("{}|{}", counter, label_value)] += n;
 }
 
 std::string Metrics::Render() const {

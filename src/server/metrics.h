@@ -9,6 +9,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,7 +38,7 @@ class Metrics {
   void ObserveRequest(std::string_view method, std::string_view route, int status, double seconds);
   void ObserveDb(std::string_view kind, double seconds, bool ok);
   // Named counters for events ("login_failures_total").
-  void Increment(std::string_view counter, std::string_view label_value = {});
+  void Increment(std::string_view counter, std::string_view label_value = {}, uint64_t n = 1);
 
   std::string Render() const;
 

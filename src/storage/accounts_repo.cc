@@ -4,6 +4,7 @@
 
 #include "domain/accounts_json.h"
 #include "domain/validate.h"
+#include "storage/repo_util.h"
 
 namespace vigil::storage {
 
@@ -25,117 +26,6 @@ const std::vector<std::string_view> kTokenSortKeys = {"id", "name", "created_at"
 const std::vector<std::string_view> kAuditSortKeys = {"id", "at"};
 
 namespace {
-
-Value Opt(const std::optional<int64_t>& v) { return v ? Value(*v) : Value(); }
-Value OptStr(const std::optional<std::string>& v) { return v ? Value(*v) : Value(); }
-Value Ms(TimePoint t) { return ToUnixMillis(t); }
-Value OptMs(const std::optional<TimePoint>& t) { return t ? Value(ToUnixMillis(*t)) : Value(); }
-std::optional<TimePoint> OptTime(const Row& r, size_t i) {
-  auto v = r.OptInt(i);
-  if (!v) {
-    return std::nullopt;
-  }
-  return FromUnixMillis(*v);
-}
-
-// Escapes LIKE wildcards; used with ESCAPE '\'.
-std::string LikePattern(std::string_view s) {
-  std::string out = "%";
-  for (char c : domain::AsciiLower(s)) {
-    if (c == '%' || c == '_' || c == '\\') {
-      out += '\\';
-    }
-    out += c;
-  }
-  out += "%";
-  return out;
-}
-
-// Builds "WHERE ... ORDER BY ... LIMIT ? OFFSET ?" around fixed conditions.
-struct ListSql {
-  std::vector<std::string> where;
-  std::vector<Value> params;
-
-  void Add(std::string cond, std::initializer_list<Value> ps = {}) {
-    where.push_back(std::move(cond));
-    params.insert(params.end(), ps);
-  }
-  void Search(const std::string& search, std::initializer_list<std::string_view> columns) {
-    if (search.empty()) {
-      return;
-    }
-    std::string cond = "(";
-    bool first = true;
-    for (auto c : columns) {
-      if (!first) {
-        cond += " OR ";
-      }
-      first = false;
-      cond += fmt::format("LOWER({}) LIKE ? ESCAPE '\\'", c);
-      params.emplace_back(LikePattern(search));
-    }
-    where.push_back(cond + ")");
-  }
-  std::string Where() const {
-    if (where.empty()) {
-      return "";
-    }
-    std::string out = " WHERE ";
-    for (size_t i = 0; i < where.size(); ++i) {
-      if (i) {
-        out += " AND ";
-      }
-      out += where[i];
-    }
-    return out;
-  }
-};
-
-template <typename T>
-Result<Page<T>> RunList(Database& db, std::string_view select, std::string_view from,
-                        const ListSql& l, const ListQuery& q, std::string_view default_sort,
-                        const std::function<T(const Row&)>& map) {
-  std::string sort = q.sort.empty() ? std::string(default_sort) : q.sort;
-  std::string order = fmt::format(" ORDER BY {} {}, id {}", sort, q.descending ? "DESC" : "ASC",
-                                  q.descending ? "DESC" : "ASC");
-  std::string count_sql = fmt::format("SELECT COUNT(*) FROM {}{}", from, l.Where());
-  std::string list_sql =
-      fmt::format("SELECT {} FROM {}{}{} LIMIT ? OFFSET ?", select, from, l.Where(), order);
-  std::vector<Value> params = l.params;
-  Page<T> page;
-  Status st = db.Read([&](Tx& tx) -> Status {
-    VIGIL_ASSIGN_OR_RETURN(auto count, tx.Query(count_sql, l.params));
-    page.total = count.empty() ? 0 : count[0].Int(0);
-    params.emplace_back(q.limit);
-    params.emplace_back(q.offset);
-    VIGIL_ASSIGN_OR_RETURN(auto rows, tx.Query(list_sql, params));
-    for (const auto& r : rows) {
-      page.items.push_back(map(r));
-    }
-    return Status::Ok();
-  });
-  if (!st.ok()) {
-    return st;
-  }
-  return page;
-}
-
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-Status AppendAudit(Tx& tx, const AuditContext& a, std::string_view action,
-                   std::string_view entity_type, std::optional<int64_t> entity_id,
-                   std::optional<ClientId> client, const std::string& before,
-                   const std::string& after) {
-  auto r = tx.Exec(
-      "INSERT INTO audit_log (at, actor_type, actor_id, token_id, actor_label, action, "
-      "entity_type, entity_id, client_id, before_json, after_json, request_id, remote_address) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {Ms(a.now), std::string(domain::ActorTypeName(a.actor_type)), Opt(a.actor_id),
-       Opt(a.token_id), a.actor_label, std::string(action), std::string(entity_type),
-       Opt(entity_id), client ? Value(Raw(*client)) : Value(), before, after, a.request_id,
-       a.remote_address});
-  return r.status();
-}
 
 // ---- clients
 

@@ -151,8 +151,133 @@ CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()
 )sql";
 
+
+// Devices and what their agents report (the agent issue).
+constexpr std::string_view kDevices = R"sql(
+CREATE TABLE enrollment_tokens (
+  id {{pk}},
+  client_id BIGINT NOT NULL REFERENCES clients(id),
+  site_id BIGINT REFERENCES sites(id),
+  kind TEXT NOT NULL,
+  label TEXT NOT NULL DEFAULT '',
+  prefix TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  max_uses BIGINT NOT NULL,
+  uses BIGINT NOT NULL DEFAULT 0,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  created_by BIGINT REFERENCES users(id),
+  created_at BIGINT NOT NULL
+)
+--;
+CREATE INDEX enrollment_tokens_by_client ON enrollment_tokens (client_id, id)
+--;
+CREATE TABLE devices (
+  id {{pk}},
+  client_id BIGINT NOT NULL REFERENCES clients(id),
+  site_id BIGINT REFERENCES sites(id),
+  kind TEXT NOT NULL,
+  hostname TEXT NOT NULL,
+  os TEXT NOT NULL DEFAULT '',
+  agent_version TEXT NOT NULL DEFAULT '',
+  credential_hash TEXT NOT NULL UNIQUE,
+  enrollment_token_id BIGINT REFERENCES enrollment_tokens(id),
+  enrolled_at BIGINT NOT NULL,
+  last_seen_at BIGINT,
+  connected BIGINT NOT NULL DEFAULT 0,
+  revoked_at BIGINT,
+  last_sequence BIGINT NOT NULL DEFAULT 0,
+  status TEXT,
+  failing_checks BIGINT NOT NULL DEFAULT 0,
+  gap_batches BIGINT NOT NULL DEFAULT 0,
+  config_override TEXT NOT NULL DEFAULT '{}',
+  config_revision BIGINT NOT NULL DEFAULT 1
+)
+--;
+CREATE INDEX devices_by_client ON devices (client_id, id)
+--;
+CREATE TABLE device_batches (
+  device_id BIGINT NOT NULL REFERENCES devices(id),
+  sequence BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  observations BIGINT NOT NULL,
+  PRIMARY KEY (device_id, sequence)
+)
+--;
+CREATE TABLE device_gaps (
+  device_id BIGINT NOT NULL REFERENCES devices(id),
+  first_sequence BIGINT NOT NULL,
+  last_sequence BIGINT NOT NULL,
+  reported_at BIGINT NOT NULL,
+  PRIMARY KEY (device_id, first_sequence)
+)
+--;
+CREATE TABLE check_states (
+  device_id BIGINT NOT NULL REFERENCES devices(id),
+  check_name TEXT NOT NULL,
+  target TEXT NOT NULL,
+  status BIGINT NOT NULL,
+  message TEXT NOT NULL,
+  metrics TEXT NOT NULL,
+  details TEXT NOT NULL,
+  observed_at BIGINT NOT NULL,
+  changed_at BIGINT NOT NULL,
+  PRIMARY KEY (device_id, check_name, target)
+)
+--;
+CREATE TABLE check_results (
+  device_id BIGINT NOT NULL REFERENCES devices(id),
+  check_name TEXT NOT NULL,
+  target TEXT NOT NULL,
+  observed_at BIGINT NOT NULL,
+  status BIGINT NOT NULL,
+  message TEXT NOT NULL,
+  metrics TEXT NOT NULL
+)
+--;
+CREATE INDEX check_results_by_check ON check_results (device_id, check_name, observed_at)
+--;
+CREATE INDEX check_results_by_time ON check_results (observed_at)
+--;
+CREATE TABLE check_rollups (
+  device_id BIGINT NOT NULL REFERENCES devices(id),
+  check_name TEXT NOT NULL,
+  target TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  hour BIGINT NOT NULL,
+  min_value DOUBLE PRECISION NOT NULL,
+  max_value DOUBLE PRECISION NOT NULL,
+  sum_value DOUBLE PRECISION NOT NULL,
+  samples BIGINT NOT NULL,
+  worst_status BIGINT NOT NULL,
+  PRIMARY KEY (device_id, check_name, target, metric, hour)
+)
+--;
+CREATE TABLE device_inventory (
+  device_id BIGINT PRIMARY KEY REFERENCES devices(id),
+  inventory TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+)
+--;
+CREATE TABLE inventory_history (
+  id {{pk}},
+  device_id BIGINT NOT NULL REFERENCES devices(id),
+  inventory TEXT NOT NULL,
+  changed_at BIGINT NOT NULL
+)
+--;
+CREATE INDEX inventory_history_by_device ON inventory_history (device_id, id)
+--;
+CREATE TABLE device_kind_configs (
+  kind TEXT PRIMARY KEY,
+  override TEXT NOT NULL,
+  revision BIGINT NOT NULL
+)
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "accounts", kAccounts, kAccountsSqlite, kAccountsPostgres},
+    {2, "devices", kDevices},
 };
 
 }  // namespace

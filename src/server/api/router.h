@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/status.h"
+#include "domain/devices.h"
 #include "domain/roles.h"
 #include "net/http.h"
 
@@ -32,7 +33,8 @@ inline constexpr const char* kCsrfHeader = "x-csrf-token";
 struct Ctx {
   const net::HttpRequest& req;
   std::map<std::string, std::string, std::less<>> params;  // from the pattern
-  std::optional<domain::Principal> principal;              // set on every non-public route
+  std::optional<domain::Principal> principal;              // set on every staff/client route
+  std::optional<domain::Device> device;                    // set on every device route
   std::optional<SessionId> session;                        // when signed in with a cookie
   std::string csrf_token;                                  // the session's, when signed in
   std::string request_id;
@@ -70,6 +72,10 @@ struct Route {
   // Only for a person signed in with a session: API tokens are refused (403), so a leaked token
   // cannot change the password or take over the second factor.
   bool session_only = false;
+  // Only for vigil-agent with its device credential (Bearer vgd_...); `roles` is empty then.
+  bool device_only = false;
+  // Largest body accepted (0: AppOptions::max_body_bytes).
+  size_t max_body_bytes = 0;
 };
 
 class Router {

@@ -7,17 +7,22 @@
 
 #include "core/clock.h"
 #include "core/json.h"
+#include "proto/agent_config.h"
 #include "server/api/router.h"
 #include "server/auth/auth_service.h"
+#include "server/device_hub.h"
 #include "server/metrics.h"
 #include "storage/accounts_repo.h"
 #include "storage/database.h"
+#include "storage/devices_repo.h"
 
 namespace vigil::server::api {
 
 struct Services {
   storage::Database& db;
   storage::AccountsRepo& accounts;
+  storage::DevicesRepo& devices;
+  DeviceHub& hub;
   AuthService& auth;
   Metrics& metrics;
   const Clock& clock;
@@ -62,5 +67,15 @@ inline Reply NoContent() { return Reply{204, nullptr, {}}; }
 void RegisterSystemRoutes(Router& router, Services& s);
 void RegisterAuthRoutes(Router& router, Services& s);
 void RegisterAccountsRoutes(Router& router, Services& s);
+void RegisterDeviceRoutes(Router& router, Services& s);  // devices_api.cc
+void RegisterAgentRoutes(Router& router, Services& s);   // agent_api.cc
+
+// The configuration a device runs with: its kind's default, overlaid by the kind's and the
+// device's overrides (JSON merge patch), with the combined revision. `device_override`, when
+// given, replaces the stored one (to validate a change before storing it).
+// Errors: kNotFound outside `scope`; kInvalidArgument naming the wrong fields.
+Result<proto::AgentConfig> EffectiveAgentConfig(
+    Services& s, DeviceId device, storage::ClientScope scope,
+    const std::optional<json::Json>& device_override = std::nullopt);
 
 }  // namespace vigil::server::api

@@ -1,0 +1,76 @@
+#include "domain/devices.h"
+
+#include <gtest/gtest.h>
+
+namespace vigil::domain {
+namespace {
+
+using std::chrono::seconds;
+
+proto::Observation Obs(std::string check, std::string target, int64_t ms,
+                       proto::CheckStatus status) {
+  proto::Observation o;
+  o.observed_at = FromUnixMillis(ms);
+  o.result.check = std::move(check);
+  o.result.target = std::move(target);
+  o.result.status = status;
+  return o;
+}
+
+TEST(Presence, ConnectedRecentStaleNeverRevoked) {
+  const TimePoint now = FromUnixMillis(1'000'000);
+  Device d;
+  EXPECT_EQ(PresenceAt(d, now, seconds(300)), Presence::kNever);
+  d.last_seen_at = now - seconds(299);
+  EXPECT_EQ(PresenceAt(d, now, seconds(300)), Presence::kOnline);
+  d.last_seen_at = now - seconds(301);
+  EXPECT_EQ(PresenceAt(d, now, seconds(300)), Presence::kOffline);
+  d.connected = true;
+  EXPECT_EQ(PresenceAt(d, now, seconds(300)), Presence::kOnline);
+  d.revoked_at = now;
+  EXPECT_EQ(PresenceAt(d, now, seconds(300)), Presence::kOffline);
+}
+
+TEST(EnrollmentTokenRules, UsableOnlyBeforeExpiryWithUsesLeftAndNotRevoked) {
+  EnrollmentToken t;
+  t.max_uses = 2;
+  t.expires_at = FromUnixMillis(2000);
+  EXPECT_TRUE(t.UsableAt(FromUnixMillis(1999)));
+  EXPECT_FALSE(t.UsableAt(FromUnixMillis(2000)));
+  t.uses = 2;
+  EXPECT_FALSE(t.UsableAt(FromUnixMillis(1000)));
+  t.uses = 1;
+  t.revoked_at = FromUnixMillis(500);
+  EXPECT_FALSE(t.UsableAt(FromUnixMillis(1000)));
+}
+
+TEST(NewestPerTarget, KeepsTheNewestObservationOfEachCheckAndTarget) {
+  std::vector<proto::Observation> obs = {
+      Obs("disk", "/", 100, proto::CheckStatus::kOk),
+      Obs("disk", "/var", 100, proto::CheckStatus::kOk),
+      Obs("disk", "/", 300, proto::CheckStatus::kCritical),
+      Obs("disk", "/", 200, proto::CheckStatus::kWarning),
+      Obs("cpu", "", 50, proto::CheckStatus::kOk),
+      Obs("cpu", "", 50, proto::CheckStatus::kWarning),  // tie: the later one wins
+  };
+  auto newest = NewestPerTarget(obs);
+  ASSERT_EQ(newest.size(), 3u);
+  std::map<std::string, proto::CheckStatus> got;
+  for (const auto* o : newest) {
+    got[o->result.check + ":" + o->result.target] = o->result.status;
+  }
+  EXPECT_EQ(got["disk:/"], proto::CheckStatus::kCritical);
+  EXPECT_EQ(got["disk:/var"], proto::CheckStatus::kOk);
+  EXPECT_EQ(got["cpu:"], proto::CheckStatus::kWarning);
+}
+
+TEST(MetricsJson, WritesOnlyThePresentThresholds) {
+  proto::Metric m{"disk./.used_percent", 91.5, "%", 85.0, 95.0, std::nullopt, std::nullopt};
+  EXPECT_EQ(MetricsJson({m}),
+            R"([{"crit":95.0,"name":"disk./.used_percent","unit":"%","value":91.5,"warn":85.0}])");
+  EXPECT_EQ(MetricsJson({}), "[]");
+  EXPECT_EQ(DetailsJson({{"model", "ST3500418AS"}}), R"({"model":"ST3500418AS"})");
+}
+
+}  // namespace
+}  // namespace vigil::domain

@@ -1,0 +1,910 @@
+#include "storage/devices_repo.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "storage/repo_util.h"
+
+namespace vigil::storage {
+
+using domain::CheckState;
+using domain::Device;
+using domain::EnrollmentToken;
+using nlohmann::json;
+using proto::CheckStatus;
+
+const std::vector<std::string_view> kDeviceSortKeys = {"id", "hostname", "last_seen_at",
+                                                       "enrolled_at", "failing_checks"};
+const std::vector<std::string_view> kEnrollmentTokenSortKeys = {"id", "created_at", "expires_at"};
+
+namespace {
+
+constexpr std::string_view kRollupWatermarkKey = "rollup_watermark";
+constexpr size_t kHistoryRowsPerInsert = 100;
+constexpr int64_t kHourMs = 3'600'000;
+constexpr int64_t kMaxHoursPerMaintenance = 48;
+// Batch marks are kept past the oldest observation a batch may carry (DecodeBatch's max_past),
+// so a replay is recognised for as long as it could be accepted at all.
+constexpr std::chrono::hours kBatchMarkRetention{24 * 31};
+
+std::optional<CheckStatus> StatusFromInt(int64_t v) {
+  if (v < 0 || v > 3) {
+    return std::nullopt;
+  }
+  return static_cast<CheckStatus>(v);
+}
+
+std::optional<CheckStatus> StatusFromName(std::string_view name) {
+  for (auto s :
+       {CheckStatus::kOk, CheckStatus::kWarning, CheckStatus::kCritical, CheckStatus::kUnknown}) {
+    if (proto::CheckStatusName(s) == name) {
+      return s;
+    }
+  }
+  return std::nullopt;
+}
+
+// ---- enrollment tokens
+
+constexpr std::string_view kTokenCols =
+    "id, client_id, site_id, kind, label, prefix, max_uses, uses, expires_at, revoked_at, "
+    "created_by, created_at";
+
+EnrollmentToken TokenFromRow(const Row& r) {
+  EnrollmentToken t;
+  t.id = EnrollmentTokenId{r.Int(0)};
+  t.client_id = ClientId{r.Int(1)};
+  if (auto s = r.OptInt(2)) {
+    t.site_id = SiteId{*s};
+  }
+  t.kind = r.Text(3);
+  t.label = r.Text(4);
+  t.prefix = r.Text(5);
+  t.max_uses = r.Int(6);
+  t.uses = r.Int(7);
+  t.expires_at = FromUnixMillis(r.Int(8));
+  t.revoked_at = OptTime(r, 9);
+  if (auto u = r.OptInt(10)) {
+    t.created_by = UserId{*u};
+  }
+  t.created_at = FromUnixMillis(r.Int(11));
+  return t;
+}
+
+json TokenAuditJson(const EnrollmentToken& t) {
+  return {{"id", Raw(t.id)},
+          {"client_id", Raw(t.client_id)},
+          {"site_id", t.site_id ? json(Raw(*t.site_id)) : json(nullptr)},
+          {"kind", t.kind},
+          {"label", t.label},
+          {"prefix", t.prefix},
+          {"max_uses", t.max_uses},
+          {"expires_at", FormatRfc3339(t.expires_at)},
+          {"revoked", t.revoked_at.has_value()}};
+}
+
+// Checks that `client` (and `site`, within it) exist and are within scope.
+Status CheckClientAndSite(Tx& tx, ClientId client, std::optional<SiteId> site, ClientScope scope) {
+  if (scope && *scope != client) {
+    return NotFound(fmt::format("client {} not found", Raw(client)));
+  }
+  VIGIL_RETURN_IF_ERROR(tx.QueryOne("SELECT id FROM clients WHERE id = ?", {Raw(client)},
+                                    fmt::format("client {}", Raw(client)))
+                            .status());
+  if (site) {
+    VIGIL_RETURN_IF_ERROR(tx.QueryOne("SELECT id FROM sites WHERE id = ? AND client_id = ?",
+                                      {Raw(*site), Raw(client)}, fmt::format("site {}", Raw(*site)))
+                              .status());
+  }
+  return Status::Ok();
+}
+
+// ---- devices
+
+constexpr std::string_view kDeviceCols =
+    "id, client_id, site_id, kind, hostname, os, agent_version, enrolled_at, last_seen_at, "
+    "connected, revoked_at, last_sequence, status, failing_checks, config_revision, gap_batches";
+
+Device DeviceFromRow(const Row& r) {
+  Device d;
+  d.id = DeviceId{r.Int(0)};
+  d.client_id = ClientId{r.Int(1)};
+  if (auto s = r.OptInt(2)) {
+    d.site_id = SiteId{*s};
+  }
+  d.kind = r.Text(3);
+  d.hostname = r.Text(4);
+  d.os = r.Text(5);
+  d.agent_version = r.Text(6);
+  d.enrolled_at = FromUnixMillis(r.Int(7));
+  d.last_seen_at = OptTime(r, 8);
+  d.connected = r.Bool(9);
+  d.revoked_at = OptTime(r, 10);
+  d.last_sequence = r.Int(11);
+  if (auto s = r.OptText(12)) {
+    d.status = StatusFromName(*s);
+  }
+  d.failing_checks = r.Int(13);
+  d.config_revision = r.Int(14);
+  d.gap_batches = r.Int(15);
+  return d;
+}
+
+json DeviceAuditJson(const Device& d) {
+  return {{"id", Raw(d.id)},
+          {"client_id", Raw(d.client_id)},
+          {"site_id", d.site_id ? json(Raw(*d.site_id)) : json(nullptr)},
+          {"kind", d.kind},
+          {"hostname", d.hostname},
+          {"revoked", d.revoked_at.has_value()}};
+}
+
+Result<Device> LoadDevice(Tx& tx, DeviceId id, ClientScope scope) {
+  auto row = tx.QueryOne(fmt::format("SELECT {} FROM devices WHERE id = ?", kDeviceCols), {Raw(id)},
+                         fmt::format("device {}", Raw(id)));
+  if (!row) {
+    return row.status();
+  }
+  Device d = DeviceFromRow(*row);
+  if (scope && *scope != d.client_id) {
+    return NotFound(fmt::format("device {} not found", Raw(id)));
+  }
+  return d;
+}
+
+// ---- ingest
+
+Status InsertHistory(Tx& tx, DeviceId device, const std::vector<proto::Observation>& obs) {
+  for (size_t start = 0; start < obs.size(); start += kHistoryRowsPerInsert) {
+    size_t end = std::min(obs.size(), start + kHistoryRowsPerInsert);
+    std::string sql =
+        "INSERT INTO check_results (device_id, check_name, target, observed_at, status, message, "
+        "metrics) VALUES ";
+    std::vector<Value> params;
+    params.reserve((end - start) * 7);
+    for (size_t i = start; i < end; ++i) {
+      const auto& o = obs[i];
+      sql += i == start ? "(?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?)";
+      params.emplace_back(Raw(device));
+      params.emplace_back(o.result.check);
+      params.emplace_back(o.result.target);
+      params.emplace_back(ToUnixMillis(o.observed_at));
+      params.emplace_back(static_cast<int64_t>(o.result.status));
+      params.emplace_back(o.result.message);
+      params.emplace_back(domain::MetricsJson(o.result.metrics));
+    }
+    VIGIL_RETURN_IF_ERROR(tx.Exec(sql, params).status());
+  }
+  return Status::Ok();
+}
+
+// Worst status and count of non-ok checks of a device, from its current states.
+Status RefreshSummary(Tx& tx, DeviceId device, std::optional<CheckStatus>& worst,
+                      int64_t& failing) {
+  VIGIL_ASSIGN_OR_RETURN(
+      auto rows,
+      tx.Query("SELECT status, COUNT(*) FROM check_states WHERE device_id = ? GROUP BY status",
+               {Raw(device)}));
+  worst.reset();
+  failing = 0;
+  for (const auto& r : rows) {
+    auto s = StatusFromInt(r.Int(0));
+    if (!s) {
+      continue;
+    }
+    worst = worst ? proto::Worst(*worst, *s) : *s;
+    if (*s != CheckStatus::kOk) {
+      failing += r.Int(1);
+    }
+  }
+  return Status::Ok();
+}
+
+int64_t KindRevision(Tx& tx, const std::string& kind) {
+  auto rows = tx.Query("SELECT revision FROM device_kind_configs WHERE kind = ?", {kind});
+  return rows && !rows->empty() ? (*rows)[0].Int(0) : 0;
+}
+
+}  // namespace
+
+// ================= enrollment tokens
+
+Result<EnrollmentToken> DevicesRepo::CreateEnrollmentToken(EnrollmentToken t,
+                                                           const std::string& token_hash,
+                                                           ClientScope scope,
+                                                           const AuditContext& audit) {
+  t.created_at = audit.now;
+  t.uses = 0;
+  Status st = db_.Write([&](Tx& tx) -> Status {
+    VIGIL_RETURN_IF_ERROR(CheckClientAndSite(tx, t.client_id, t.site_id, scope));
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows,
+        tx.Query("INSERT INTO enrollment_tokens (client_id, site_id, kind, label, prefix, "
+                 "token_hash, max_uses, uses, expires_at, created_by, created_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id",
+                 {Raw(t.client_id), t.site_id ? Value(Raw(*t.site_id)) : Value(), t.kind, t.label,
+                  t.prefix, token_hash, t.max_uses, Ms(t.expires_at),
+                  t.created_by ? Value(Raw(*t.created_by)) : Value(), Ms(t.created_at)}));
+    t.id = EnrollmentTokenId{rows[0].Int(0)};
+    return AppendAudit(tx, audit, "enrollment_token.create", "enrollment_token", Raw(t.id),
+                       t.client_id, "", Dump(TokenAuditJson(t)));
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return t;
+}
+
+Result<Page<EnrollmentToken>> DevicesRepo::ListEnrollmentTokens(const ListQuery& q,
+                                                                ClientScope scope) {
+  ListSql l;
+  if (scope) {
+    l.Add("client_id = ?", {Raw(*scope)});
+  }
+  for (const auto& [k, v] : q.filters) {
+    if (k == "client_id") {
+      l.Add("client_id = ?", {std::stoll(v)});
+    } else if (k == "revoked") {
+      l.Add(v == "true" ? "revoked_at IS NOT NULL" : "revoked_at IS NULL");
+    }
+  }
+  l.Search(q.search, {"label", "prefix"});
+  return RunList<EnrollmentToken>(db_, kTokenCols, "enrollment_tokens", l, q, "id", TokenFromRow);
+}
+
+Status DevicesRepo::RevokeEnrollmentToken(EnrollmentTokenId id, ClientScope scope,
+                                          const AuditContext& audit) {
+  return db_.Write([&](Tx& tx) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(
+        auto row,
+        tx.QueryOne(fmt::format("SELECT {} FROM enrollment_tokens WHERE id = ?", kTokenCols),
+                    {Raw(id)}, fmt::format("enrollment token {}", Raw(id))));
+    EnrollmentToken t = TokenFromRow(row);
+    if (scope && *scope != t.client_id) {
+      return NotFound(fmt::format("enrollment token {} not found", Raw(id)));
+    }
+    if (t.revoked_at) {
+      return Status::Ok();
+    }
+    VIGIL_RETURN_IF_ERROR(tx.Exec("UPDATE enrollment_tokens SET revoked_at = ? WHERE id = ?",
+                                  {Ms(audit.now), Raw(id)})
+                              .status());
+    std::string before = Dump(TokenAuditJson(t));
+    t.revoked_at = audit.now;
+    return AppendAudit(tx, audit, "enrollment_token.revoke", "enrollment_token", Raw(id),
+                       t.client_id, before, Dump(TokenAuditJson(t)));
+  });
+}
+
+Result<Device> DevicesRepo::Enroll(const std::string& token_hash, const EnrollRequest& req,
+                                   const std::string& credential_hash, const AuditContext& audit) {
+  Device d;
+  Status st = db_.Write([&](Tx& tx) -> Status {
+    auto rows =
+        tx.Query(fmt::format("SELECT {} FROM enrollment_tokens WHERE token_hash = ?", kTokenCols),
+                 {token_hash});
+    if (!rows) {
+      return rows.status();
+    }
+    if (rows->empty() || !TokenFromRow((*rows)[0]).UsableAt(audit.now)) {
+      return Unauthenticated("the enrollment token is unknown, expired, revoked or used up");
+    }
+    EnrollmentToken t = TokenFromRow((*rows)[0]);
+    // Counted with a guard in the statement itself, so concurrent enrollments cannot overuse.
+    VIGIL_ASSIGN_OR_RETURN(int64_t n,
+                           tx.Exec("UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ? AND "
+                                   "uses < max_uses AND revoked_at IS NULL",
+                                   {Raw(t.id)}));
+    if (n != 1) {
+      return Unauthenticated("the enrollment token is unknown, expired, revoked or used up");
+    }
+    d.client_id = t.client_id;
+    d.site_id = t.site_id;
+    d.kind = req.kind.empty() ? t.kind : req.kind;
+    d.hostname = req.hostname;
+    d.os = req.os;
+    d.agent_version = req.agent_version;
+    d.enrolled_at = audit.now;
+    VIGIL_ASSIGN_OR_RETURN(
+        auto ins,
+        tx.Query(
+            "INSERT INTO devices (client_id, site_id, kind, hostname, os, agent_version, "
+            "credential_hash, enrollment_token_id, enrolled_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            {Raw(d.client_id), d.site_id ? Value(Raw(*d.site_id)) : Value(), d.kind, d.hostname,
+             d.os, d.agent_version, credential_hash, Raw(t.id), Ms(d.enrolled_at)}));
+    d.id = DeviceId{ins[0].Int(0)};
+    if (!req.inventory_json.empty()) {
+      VIGIL_RETURN_IF_ERROR(tx.Exec("INSERT INTO device_inventory (device_id, inventory, "
+                                    "updated_at) VALUES (?, ?, ?)",
+                                    {Raw(d.id), req.inventory_json, Ms(audit.now)})
+                                .status());
+      VIGIL_RETURN_IF_ERROR(tx.Exec("INSERT INTO inventory_history (device_id, inventory, "
+                                    "changed_at) VALUES (?, ?, ?)",
+                                    {Raw(d.id), req.inventory_json, Ms(audit.now)})
+                                .status());
+    }
+    AuditContext a = audit;
+    a.actor_label = fmt::format("enrollment token {}", t.prefix);
+    return AppendAudit(tx, a, "device.enroll", "device", Raw(d.id), d.client_id, "",
+                       Dump(DeviceAuditJson(d)));
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return d;
+}
+
+// ================= devices
+
+Result<Device> DevicesRepo::Authenticate(const std::string& credential_hash) {
+  std::optional<Device> d;
+  Status st = db_.Read([&](Tx& tx) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows,
+        tx.Query(fmt::format("SELECT {} FROM devices WHERE credential_hash = ?", kDeviceCols),
+                 {credential_hash}));
+    if (!rows.empty()) {
+      d = DeviceFromRow(rows[0]);
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  if (!d || d->revoked_at) {
+    return Unauthenticated("unknown or revoked device credential");
+  }
+  return *d;
+}
+
+Result<Device> DevicesRepo::GetDevice(DeviceId id, ClientScope scope) {
+  std::optional<Device> d;
+  Status st = db_.Read([&](Tx& tx) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(d, LoadDevice(tx, id, scope));
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return *d;
+}
+
+Result<Page<Device>> DevicesRepo::ListDevices(const ListQuery& q, ClientScope scope,
+                                              TimePoint now) {
+  ListSql l;
+  if (scope) {
+    l.Add("client_id = ?", {Raw(*scope)});
+  }
+  bool revoked_filter = false;
+  int64_t online_since = ToUnixMillis(now - kPresenceGrace);
+  for (const auto& [k, v] : q.filters) {
+    if (k == "client_id") {
+      l.Add("client_id = ?", {std::stoll(v)});
+    } else if (k == "site_id") {
+      l.Add("site_id = ?", {std::stoll(v)});
+    } else if (k == "kind") {
+      l.Add("kind = ?", {v});
+    } else if (k == "status") {
+      if (v == "none") {
+        l.Add("status IS NULL");
+      } else {
+        l.Add("status = ?", {v});
+      }
+    } else if (k == "presence") {
+      if (v == "online") {
+        l.Add("revoked_at IS NULL AND (connected = 1 OR last_seen_at >= ?)", {online_since});
+      } else if (v == "offline") {
+        l.Add("(revoked_at IS NOT NULL OR (connected = 0 AND last_seen_at < ?))", {online_since});
+      } else {
+        l.Add("revoked_at IS NULL AND connected = 0 AND last_seen_at IS NULL");
+      }
+    } else if (k == "revoked") {
+      revoked_filter = true;
+      l.Add(v == "true" ? "revoked_at IS NOT NULL" : "revoked_at IS NULL");
+    }
+  }
+  if (!revoked_filter) {
+    l.Add("revoked_at IS NULL");
+  }
+  l.Search(q.search, {"hostname", "os"});
+  return RunList<Device>(db_, kDeviceCols, "devices", l, q, "hostname", DeviceFromRow);
+}
+
+Status DevicesRepo::RevokeDevice(DeviceId id, ClientScope scope, const AuditContext& audit) {
+  return db_.Write([&](Tx& tx) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(Device d, LoadDevice(tx, id, scope));
+    if (d.revoked_at) {
+      return Status::Ok();
+    }
+    VIGIL_RETURN_IF_ERROR(tx.Exec("UPDATE devices SET revoked_at = ?, connected = 0 WHERE id = ?",
+                                  {Ms(audit.now), Raw(id)})
+                              .status());
+    std::string before = Dump(DeviceAuditJson(d));
+    d.revoked_at = audit.now;
+    return AppendAudit(tx, audit, "device.revoke", "device", Raw(id), d.client_id, before,
+                       Dump(DeviceAuditJson(d)));
+  });
+}
+
+Status DevicesRepo::SetConnected(DeviceId id, bool connected, TimePoint now) {
+  return db_.Write([&](Tx& tx) -> Status {
+    return tx
+        .Exec("UPDATE devices SET connected = ?, last_seen_at = ? WHERE id = ?",
+              {int64_t{connected ? 1 : 0}, Ms(now), Raw(id)})
+        .status();
+  });
+}
+
+Status DevicesRepo::ResetConnections() {
+  return db_.Write([&](Tx& tx) -> Status {
+    return tx.Exec("UPDATE devices SET connected = 0 WHERE connected <> 0").status();
+  });
+}
+
+// ================= ingest
+
+Result<IngestOutcome> DevicesRepo::Ingest(DeviceId device, const proto::Batch& batch,
+                                          TimePoint now) {
+  IngestOutcome out;
+  auto newest = domain::NewestPerTarget(batch.observations);
+  Status st = db_.Write([&](Tx& tx) -> Status {
+    out = IngestOutcome{};
+    VIGIL_ASSIGN_OR_RETURN(Device d, LoadDevice(tx, device, std::nullopt));
+    if (d.revoked_at) {
+      return Unauthenticated("unknown or revoked device credential");
+    }
+    out.config_revision = d.config_revision + KindRevision(tx, d.kind);
+    VIGIL_ASSIGN_OR_RETURN(
+        auto seen, tx.Query("SELECT 1 FROM device_batches WHERE device_id = ? AND sequence = ?",
+                            {Raw(device), static_cast<int64_t>(batch.sequence)}));
+    if (!seen.empty()) {
+      out.duplicate = true;
+      return Status::Ok();
+    }
+    VIGIL_RETURN_IF_ERROR(tx.Exec("INSERT INTO device_batches (device_id, sequence, received_at, "
+                                  "observations) VALUES (?, ?, ?, ?)",
+                                  {Raw(device), static_cast<int64_t>(batch.sequence), Ms(now),
+                                   static_cast<int64_t>(batch.observations.size())})
+                              .status());
+    VIGIL_RETURN_IF_ERROR(InsertHistory(tx, device, batch.observations));
+    out.stored = static_cast<int64_t>(batch.observations.size());
+
+    std::map<std::pair<std::string, std::string>, std::pair<CheckStatus, int64_t>> before;
+    if (!newest.empty()) {
+      VIGIL_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT check_name, target, status, observed_at "
+                                                 "FROM check_states WHERE device_id = ?",
+                                                 {Raw(device)}));
+      for (const auto& r : rows) {
+        before[{r.Text(0), r.Text(1)}] = {StatusFromInt(r.Int(2)).value_or(CheckStatus::kUnknown),
+                                          r.Int(3)};
+      }
+    }
+    for (const proto::Observation* o : newest) {
+      const auto& res = o->result;
+      int64_t at = ToUnixMillis(o->observed_at);
+      auto it = before.find({res.check, res.target});
+      if (it != before.end() && it->second.second > at) {
+        continue;  // an older result replayed after a newer one: history only
+      }
+      VIGIL_RETURN_IF_ERROR(
+          tx.Exec(
+                "INSERT INTO check_states (device_id, check_name, target, status, message, "
+                "metrics, details, observed_at, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (device_id, check_name, target) DO UPDATE SET "
+                "changed_at = CASE WHEN check_states.status = excluded.status "
+                "THEN check_states.changed_at ELSE excluded.changed_at END, "
+                "status = excluded.status, message = excluded.message, "
+                "metrics = excluded.metrics, details = excluded.details, "
+                "observed_at = excluded.observed_at",
+                {Raw(device), res.check, res.target, static_cast<int64_t>(res.status), res.message,
+                 domain::MetricsJson(res.metrics), domain::DetailsJson(res.details), at, at})
+              .status());
+      if (it == before.end() || it->second.first != res.status) {
+        StatusChange c;
+        c.device_id = device;
+        c.client_id = d.client_id;
+        c.check = res.check;
+        c.target = res.target;
+        if (it != before.end()) {
+          c.from = it->second.first;
+        }
+        c.to = res.status;
+        c.message = res.message;
+        c.at = o->observed_at;
+        out.changes.push_back(std::move(c));
+      }
+    }
+    int64_t lost = 0;
+    for (const auto& g : batch.gaps) {
+      VIGIL_ASSIGN_OR_RETURN(
+          int64_t n,
+          tx.Exec("INSERT INTO device_gaps (device_id, first_sequence, last_sequence, "
+                  "reported_at) VALUES (?, ?, ?, ?) ON CONFLICT (device_id, first_sequence) "
+                  "DO NOTHING",
+                  {Raw(device), static_cast<int64_t>(g.first_sequence),
+                   static_cast<int64_t>(g.last_sequence), Ms(now)}));
+      if (n > 0) {
+        lost += static_cast<int64_t>(g.last_sequence - g.first_sequence + 1);
+      }
+    }
+    std::optional<CheckStatus> worst;
+    int64_t failing = 0;
+    VIGIL_RETURN_IF_ERROR(RefreshSummary(tx, device, worst, failing));
+    int64_t seq = static_cast<int64_t>(batch.sequence);
+    return tx
+        .Exec(
+            "UPDATE devices SET last_seen_at = ?, last_sequence = CASE WHEN last_sequence < ? "
+            "THEN ? ELSE last_sequence END, agent_version = ?, status = ?, failing_checks = ?, "
+            "gap_batches = gap_batches + ? WHERE id = ?",
+            {Ms(now), seq, seq, batch.agent_version,
+             worst ? Value(std::string(proto::CheckStatusName(*worst))) : Value(), failing, lost,
+             Raw(device)})
+        .status();
+  });
+  if (st.code() == ErrorCode::kAlreadyExists) {
+    // The same batch raced in on another connection and won: this one is its replay.
+    out = IngestOutcome{};
+    out.duplicate = true;
+    return out;
+  }
+  if (!st.ok()) {
+    return st;
+  }
+  return out;
+}
+
+Result<std::vector<CheckState>> DevicesRepo::CurrentChecks(DeviceId device, ClientScope scope) {
+  std::vector<CheckState> out;
+  Status st = db_.Read([&](Tx& tx) -> Status {
+    VIGIL_RETURN_IF_ERROR(LoadDevice(tx, device, scope).status());
+    VIGIL_ASSIGN_OR_RETURN(auto rows,
+                           tx.Query("SELECT check_name, target, status, message, metrics, details, "
+                                    "observed_at, changed_at FROM check_states WHERE device_id = ? "
+                                    "ORDER BY check_name, target",
+                                    {Raw(device)}));
+    for (const auto& r : rows) {
+      CheckState c;
+      c.device_id = device;
+      c.check = r.Text(0);
+      c.target = r.Text(1);
+      c.status = StatusFromInt(r.Int(2)).value_or(CheckStatus::kUnknown);
+      c.message = r.Text(3);
+      c.metrics_json = r.Text(4);
+      c.details_json = r.Text(5);
+      c.observed_at = FromUnixMillis(r.Int(6));
+      c.changed_at = FromUnixMillis(r.Int(7));
+      out.push_back(std::move(c));
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return out;
+}
+
+Result<std::vector<domain::HistoryPoint>> DevicesRepo::History(DeviceId device, ClientScope scope,
+                                                               const std::string& check,
+                                                               const std::string& target,
+                                                               TimePoint from, TimePoint to,
+                                                               int64_t limit) {
+  std::vector<domain::HistoryPoint> out;
+  Status st = db_.Read([&](Tx& tx) -> Status {
+    VIGIL_RETURN_IF_ERROR(LoadDevice(tx, device, scope).status());
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows,
+        tx.Query("SELECT observed_at, status, message, metrics FROM check_results "
+                 "WHERE device_id = ? AND check_name = ? AND target = ? AND observed_at >= ? "
+                 "AND observed_at < ? ORDER BY observed_at LIMIT ?",
+                 {Raw(device), check, target, Ms(from), Ms(to), limit}));
+    for (const auto& r : rows) {
+      domain::HistoryPoint p;
+      p.at = FromUnixMillis(r.Int(0));
+      p.status = StatusFromInt(r.Int(1)).value_or(CheckStatus::kUnknown);
+      p.message = r.Text(2);
+      p.metrics_json = r.Text(3);
+      out.push_back(std::move(p));
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return out;
+}
+
+Result<std::vector<domain::RollupPoint>> DevicesRepo::Rollups(DeviceId device, ClientScope scope,
+                                                              const std::string& check,
+                                                              const std::string& target,
+                                                              TimePoint from, TimePoint to,
+                                                              int64_t limit) {
+  std::vector<domain::RollupPoint> out;
+  Status st = db_.Read([&](Tx& tx) -> Status {
+    VIGIL_RETURN_IF_ERROR(LoadDevice(tx, device, scope).status());
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows,
+        tx.Query("SELECT hour, metric, min_value, max_value, sum_value, samples, worst_status "
+                 "FROM check_rollups WHERE device_id = ? AND check_name = ? AND target = ? "
+                 "AND hour >= ? AND hour < ? ORDER BY hour, metric LIMIT ?",
+                 {Raw(device), check, target, Ms(from), Ms(to), limit}));
+    for (const auto& r : rows) {
+      domain::RollupPoint p;
+      p.hour = FromUnixMillis(r.Int(0));
+      p.metric = r.Text(1);
+      p.min = r.Double(2);
+      p.max = r.Double(3);
+      p.sum = r.Double(4);
+      p.count = r.Int(5);
+      p.worst = StatusFromInt(r.Int(6)).value_or(CheckStatus::kUnknown);
+      out.push_back(std::move(p));
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return out;
+}
+
+// ================= inventory
+
+Result<bool> DevicesRepo::PutInventory(DeviceId device, const std::string& inventory_json,
+                                       const std::string& os, const std::string& hostname,
+                                       TimePoint now) {
+  bool changed = false;
+  Status st = db_.Write([&](Tx& tx) -> Status {
+    changed = false;
+    VIGIL_ASSIGN_OR_RETURN(Device d, LoadDevice(tx, device, std::nullopt));
+    if (d.revoked_at) {
+      return Unauthenticated("unknown or revoked device credential");
+    }
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows,
+        tx.Query("SELECT inventory FROM device_inventory WHERE device_id = ?", {Raw(device)}));
+    if (!rows.empty() && rows[0].Text(0) == inventory_json) {
+      return Status::Ok();
+    }
+    changed = true;
+    if (rows.empty()) {
+      VIGIL_RETURN_IF_ERROR(tx.Exec("INSERT INTO device_inventory (device_id, inventory, "
+                                    "updated_at) VALUES (?, ?, ?)",
+                                    {Raw(device), inventory_json, Ms(now)})
+                                .status());
+    } else {
+      VIGIL_RETURN_IF_ERROR(
+          tx.Exec("UPDATE device_inventory SET inventory = ?, updated_at = ? WHERE device_id = ?",
+                  {inventory_json, Ms(now), Raw(device)})
+              .status());
+    }
+    VIGIL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO inventory_history (device_id, inventory, changed_at) "
+                "VALUES (?, ?, ?)",
+                {Raw(device), inventory_json, Ms(now)})
+            .status());
+    return tx
+        .Exec(
+            "UPDATE devices SET os = ?, hostname = CASE WHEN ? = '' THEN hostname ELSE ? END "
+            "WHERE id = ?",
+            {os, hostname, hostname, Raw(device)})
+        .status();
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return changed;
+}
+
+Result<std::optional<std::string>> DevicesRepo::GetInventory(DeviceId device, ClientScope scope) {
+  std::optional<std::string> out;
+  Status st = db_.Read([&](Tx& tx) -> Status {
+    VIGIL_RETURN_IF_ERROR(LoadDevice(tx, device, scope).status());
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows,
+        tx.Query("SELECT inventory FROM device_inventory WHERE device_id = ?", {Raw(device)}));
+    if (!rows.empty()) {
+      out = rows[0].Text(0);
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return out;
+}
+
+Result<std::vector<InventoryChange>> DevicesRepo::InventoryHistory(DeviceId device,
+                                                                   ClientScope scope,
+                                                                   int64_t limit) {
+  std::vector<InventoryChange> out;
+  Status st = db_.Read([&](Tx& tx) -> Status {
+    VIGIL_RETURN_IF_ERROR(LoadDevice(tx, device, scope).status());
+    VIGIL_ASSIGN_OR_RETURN(auto rows,
+                           tx.Query("SELECT id, changed_at, inventory FROM inventory_history WHERE "
+                                    "device_id = ? ORDER BY id DESC LIMIT ?",
+                                    {Raw(device), limit}));
+    for (const auto& r : rows) {
+      out.push_back({r.Int(0), FromUnixMillis(r.Int(1)), r.Text(2)});
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return out;
+}
+
+// ================= configuration
+
+Result<std::string> DevicesRepo::KindOverride(const std::string& kind) {
+  std::string out = "{}";
+  Status st = db_.Read([&](Tx& tx) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows, tx.Query("SELECT override FROM device_kind_configs WHERE kind = ?", {kind}));
+    if (!rows.empty()) {
+      out = rows[0].Text(0);
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return out;
+}
+
+Status DevicesRepo::SetKindOverride(const std::string& kind, const std::string& override_json,
+                                    const AuditContext& audit) {
+  return db_.Write([&](Tx& tx) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows, tx.Query("SELECT override FROM device_kind_configs WHERE kind = ?", {kind}));
+    std::string before = rows.empty() ? "{}" : rows[0].Text(0);
+    VIGIL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO device_kind_configs (kind, override, revision) VALUES (?, ?, 1) "
+                "ON CONFLICT (kind) DO UPDATE SET override = excluded.override, "
+                "revision = device_kind_configs.revision + 1",
+                {kind, override_json})
+            .status());
+    return AppendAudit(tx, audit, "device_kind_config.update", "device_kind_config", std::nullopt,
+                       std::nullopt, before, override_json);
+  });
+}
+
+Result<DevicesRepo::ConfigSources> DevicesRepo::DeviceConfigSources(DeviceId device,
+                                                                    ClientScope scope) {
+  ConfigSources out;
+  Status st = db_.Read([&](Tx& tx) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(Device d, LoadDevice(tx, device, scope));
+    out.kind = d.kind;
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows, tx.Query("SELECT config_override FROM devices WHERE id = ?", {Raw(device)}));
+    out.device_override = rows.empty() ? "{}" : rows[0].Text(0);
+    VIGIL_ASSIGN_OR_RETURN(
+        auto kinds,
+        tx.Query("SELECT override, revision FROM device_kind_configs WHERE kind = ?", {d.kind}));
+    int64_t kind_revision = 0;
+    if (!kinds.empty()) {
+      out.kind_override = kinds[0].Text(0);
+      kind_revision = kinds[0].Int(1);
+    }
+    out.revision = d.config_revision + kind_revision;
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return out;
+}
+
+Status DevicesRepo::SetDeviceOverride(DeviceId device, ClientScope scope,
+                                      const std::string& override_json, const AuditContext& audit) {
+  return db_.Write([&](Tx& tx) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(Device d, LoadDevice(tx, device, scope));
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows, tx.Query("SELECT config_override FROM devices WHERE id = ?", {Raw(device)}));
+    std::string before = rows.empty() ? "{}" : rows[0].Text(0);
+    VIGIL_RETURN_IF_ERROR(tx.Exec("UPDATE devices SET config_override = ?, config_revision = "
+                                  "config_revision + 1 WHERE id = ?",
+                                  {override_json, Raw(device)})
+                              .status());
+    return AppendAudit(tx, audit, "device.config", "device", Raw(device), d.client_id, before,
+                       override_json);
+  });
+}
+
+// ================= maintenance
+
+Result<MaintenanceReport> DevicesRepo::RollUpAndPrune(TimePoint now,
+                                                      const RetentionPolicy& policy) {
+  MaintenanceReport report;
+  const int64_t now_ms = ToUnixMillis(now);
+  const int64_t current_hour = now_ms - now_ms % kHourMs;
+  Status st = db_.Write([&](Tx& tx) -> Status {
+    report = MaintenanceReport{};
+    VIGIL_ASSIGN_OR_RETURN(auto wm, tx.Query("SELECT value FROM settings WHERE key = ?",
+                                             {std::string(kRollupWatermarkKey)}));
+    int64_t hour = 0;
+    if (!wm.empty()) {
+      hour = std::stoll(wm[0].Text(0));
+    } else {
+      VIGIL_ASSIGN_OR_RETURN(auto oldest, tx.Query("SELECT MIN(observed_at) FROM check_results"));
+      hour = oldest.empty() || oldest[0].IsNull(0) ? current_hour : oldest[0].Int(0);
+      hour -= ((hour % kHourMs) + kHourMs) % kHourMs;
+    }
+    // Bounded work per call: a long outage of maintenance catches up over several calls.
+    for (int64_t n = 0; hour < current_hour && n < kMaxHoursPerMaintenance; ++n, hour += kHourMs) {
+      VIGIL_ASSIGN_OR_RETURN(auto rows,
+                             tx.Query("SELECT device_id, check_name, target, status, metrics FROM "
+                                      "check_results WHERE observed_at >= ? AND observed_at < ?",
+                                      {hour, hour + kHourMs}));
+      struct Agg {
+        double min = 0, max = 0, sum = 0;
+        int64_t count = 0;
+        CheckStatus worst = CheckStatus::kOk;
+      };
+      std::map<std::tuple<int64_t, std::string, std::string, std::string>, Agg> aggs;
+      for (const auto& r : rows) {
+        json metrics = json::parse(r.Text(4), nullptr, false);
+        if (!metrics.is_array()) {
+          continue;
+        }
+        auto status = StatusFromInt(r.Int(3)).value_or(CheckStatus::kUnknown);
+        for (const auto& m : metrics) {
+          if (!m.is_object() || !m.contains("name") || !m["name"].is_string() ||
+              !m.contains("value") || !m["value"].is_number()) {
+            continue;
+          }
+          double v = m["value"].get<double>();
+          auto& a = aggs[{r.Int(0), r.Text(1), r.Text(2), m["name"].get<std::string>()}];
+          if (a.count == 0) {
+            a.min = a.max = v;
+            a.worst = status;
+          } else {
+            a.min = std::min(a.min, v);
+            a.max = std::max(a.max, v);
+            a.worst = proto::Worst(a.worst, status);
+          }
+          a.sum += v;
+          ++a.count;
+        }
+      }
+      for (const auto& [k, a] : aggs) {
+        VIGIL_RETURN_IF_ERROR(
+            tx.Exec("INSERT INTO check_rollups (device_id, check_name, target, metric, hour, "
+                    "min_value, max_value, sum_value, samples, worst_status) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    {std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), hour, a.min,
+                     a.max, a.sum, a.count, static_cast<int64_t>(a.worst)})
+                .status());
+        ++report.rollup_rows;
+      }
+      ++report.hours_rolled_up;
+    }
+    VIGIL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                "SET value = excluded.value",
+                {std::string(kRollupWatermarkKey), std::to_string(hour)})
+            .status());
+    // Raw results go only once rolled up (and never those of the hour not yet rolled up).
+    int64_t raw_cutoff = std::min(hour, ToUnixMillis(now - policy.raw));
+    VIGIL_ASSIGN_OR_RETURN(
+        report.raw_deleted,
+        tx.Exec("DELETE FROM check_results WHERE observed_at < ?", {raw_cutoff}));
+    VIGIL_ASSIGN_OR_RETURN(
+        report.rollups_deleted,
+        tx.Exec("DELETE FROM check_rollups WHERE hour < ?", {ToUnixMillis(now - policy.rollups)}));
+    VIGIL_ASSIGN_OR_RETURN(report.batch_marks_deleted,
+                           tx.Exec("DELETE FROM device_batches WHERE received_at < ?",
+                                   {ToUnixMillis(now - kBatchMarkRetention)}));
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return report;
+}
+
+}  // namespace vigil::storage
