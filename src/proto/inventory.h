@@ -56,7 +56,12 @@ struct Inventory {
   bool operator==(const Inventory&) const = default;
 };
 
-// Compact JSON; keys in a fixed order, so equal inventories encode to equal text.
+// Compact JSON; keys in a fixed order, so equal inventories encode to equal text. Text that
+// DecodeInventory would refuse is made acceptable (invalid UTF-8 and control characters replaced,
+// cut to 256 characters) and lists are cut to the limits below; a last_boot outside years
+// 1900..9999 is written as null. Names of disks and interfaces and user names must not be empty
+// and MACs and addresses well-formed (the caller leaves other entries out); with that,
+// DecodeInventory accepts every encoding.
 std::string EncodeInventory(const Inventory& inventory);
 
 // Errors: kPayloadTooLarge past 1 MiB; kInvalidArgument naming every wrong field. Limits: text
