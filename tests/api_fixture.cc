@@ -186,6 +186,18 @@ ContactId ApiFixture::CreateContact(ClientId client, const std::string& name) {
   return ContactId{r.body.value("id", int64_t{0})};
 }
 
+ApiFixture::EnrolledDevice ApiFixture::EnrollDevice(ClientId client, const std::string& hostname) {
+  auto token = Call("POST", fmt::format("/api/v1/clients/{}/enrollment-tokens", Raw(client)),
+                    owner_, nlohmann::json{{"label", "test"}});
+  EXPECT_EQ(token.status, 201) << token.raw;
+  auto r = Call("POST", "/api/v1/agent/enroll", Auth::None(),
+                nlohmann::json{{"token", token.body.value("token", "")},
+                               {"hostname", hostname},
+                               {"agent_version", "0.1.0"}});
+  EXPECT_EQ(r.status, 201) << r.raw;
+  return {DeviceId{r.body.value("device_id", int64_t{0})}, r.body.value("credential", "")};
+}
+
 int64_t ApiFixture::Count(const std::string& table) {
   int64_t n = -1;
   Status st = app_->db().Read([&](storage::Tx& tx) -> Status {

@@ -84,6 +84,15 @@ class ApiFixture {
   SiteId CreateSite(ClientId client, const std::string& name);
   ContactId CreateContact(ClientId client, const std::string& name);
 
+  // Enrolls a device for `client` through the API (an enrollment token made by the owner, then
+  // POST /api/v1/agent/enroll) and returns its id and credential.
+  struct EnrolledDevice {
+    DeviceId id{};
+    std::string credential;
+    Auth auth() const { return Auth::Token(credential); }
+  };
+  EnrolledDevice EnrollDevice(ClientId client, const std::string& hostname = "host-1");
+
   // Number of rows in a table (for "bad input changes nothing").
   int64_t Count(const std::string& table);
 

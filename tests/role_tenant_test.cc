@@ -42,12 +42,17 @@ struct Expectation {
   Builder build;
   int ok_status_postgres = 0;  // when it differs on PostgreSQL
   bool session_only = false;   // called with a signed-in session (API tokens get 403)
+  // vigil-agent's routes: only a device credential opens them (people's tokens get 401).
+  bool device_only = false;
 };
 
 const std::set<Role> kEveryone = {Role::kOwner,      Role::kAdmin,   Role::kTechnician,
                                   Role::kDispatcher, Role::kBilling, Role::kClientAdmin,
                                   Role::kClientUser};
 const std::set<Role> kOwnerAdmin = {Role::kOwner, Role::kAdmin};
+const std::set<Role> kDeployers = {Role::kOwner, Role::kAdmin, Role::kTechnician};
+const std::set<Role> kStaffTech = {Role::kOwner, Role::kAdmin, Role::kTechnician,
+                                   Role::kDispatcher};
 
 struct World {
   explicit World(ApiFixture& fixture) : f(fixture) {
@@ -74,6 +79,24 @@ struct World {
   std::map<Role, UserId> ids;
   int seq = 0;
   std::string Unique(std::string_view base) { return fmt::format("{} {}", base, ++seq); }
+  std::map<ClientId, ApiFixture::EnrolledDevice> devices;
+  // One long-lived device per client (routes that read); fresh ones for routes that revoke.
+  const ApiFixture::EnrolledDevice& DeviceOf(ClientId c) {
+    auto it = devices.find(c);
+    if (it == devices.end()) {
+      it = devices.emplace(c, f.EnrollDevice(c, Unique("device"))).first;
+    }
+    return it->second;
+  }
+  std::string NewEnrollmentToken(ClientId c, int64_t* id = nullptr) {
+    auto r = f.Call("POST", fmt::format("/api/v1/clients/{}/enrollment-tokens", Raw(c)), f.owner(),
+                    json{{"label", "walk"}});
+    EXPECT_EQ(r.status, 201) << r.raw;
+    if (id != nullptr) {
+      *id = r.body.value("id", int64_t{0});
+    }
+    return r.body.value("token", "");
+  }
 };
 
 std::string Path(std::string_view pattern, int64_t id) {
@@ -252,6 +275,70 @@ std::vector<Expectation> Expectations() {
                                                       domain::TokenScope::kRead, std::nullopt, a);
                  return Request{Path("/api/v1/tokens/{id}", Raw(t->token.id)), nullptr};
                }});
+  // --- enrollment tokens and devices
+  e.push_back({"POST", "/api/v1/clients/{id}/enrollment-tokens", kDeployers, false, true, 201,
+               client_path("/api/v1/clients/{id}/enrollment-tokens", json{{"label", "rollout"}})});
+  e.push_back({"GET", "/api/v1/enrollment-tokens", kDeployers, false, false, 200,
+               fixed("/api/v1/enrollment-tokens")});
+  e.push_back({"DELETE", "/api/v1/enrollment-tokens/{id}", kDeployers, false, true, 204,
+               [](World& w, ClientId c, Role) {
+                 int64_t id = 0;
+                 w.NewEnrollmentToken(c, &id);
+                 return Request{Path("/api/v1/enrollment-tokens/{id}", id), nullptr};
+               }});
+  auto device_path = [](const std::string& pattern, const json& body = nullptr) -> Builder {
+    return [=](World& w, ClientId c, Role) {
+      return Request{Path(pattern, Raw(w.DeviceOf(c).id)), body};
+    };
+  };
+  e.push_back({"GET", "/api/v1/devices", kEveryone, false, false, 200, fixed("/api/v1/devices")});
+  e.push_back({"GET", "/api/v1/devices/{id}", kEveryone, false, true, 200,
+               device_path("/api/v1/devices/{id}")});
+  e.push_back({"DELETE", "/api/v1/devices/{id}", kDeployers, false, true, 204,
+               [](World& w, ClientId c, Role) {
+                 return Request{
+                     Path("/api/v1/devices/{id}", Raw(w.f.EnrollDevice(c, w.Unique("doomed")).id)),
+                     nullptr};
+               }});
+  e.push_back({"GET", "/api/v1/devices/{id}/checks/{check}/history", kEveryone, false, true, 200,
+               [](World& w, ClientId c, Role) {
+                 return Request{
+                     fmt::format("/api/v1/devices/{}/checks/cpu/history", Raw(w.DeviceOf(c).id)),
+                     nullptr};
+               }});
+  e.push_back({"GET", "/api/v1/devices/{id}/inventory/history", kEveryone, false, true, 200,
+               device_path("/api/v1/devices/{id}/inventory/history")});
+  e.push_back({"GET", "/api/v1/devices/{id}/config", kStaffTech, false, true, 200,
+               device_path("/api/v1/devices/{id}/config")});
+  e.push_back({"PUT", "/api/v1/devices/{id}/config", kOwnerAdmin, false, true, 200,
+               device_path("/api/v1/devices/{id}/config", json{{"override", json::object()}})});
+  e.push_back({"GET", "/api/v1/device-kinds/{kind}/config", kStaffTech, false, false, 200,
+               fixed("/api/v1/device-kinds/server/config")});
+  e.push_back({"PUT", "/api/v1/device-kinds/{kind}/config", kOwnerAdmin, false, false, 200,
+               fixed("/api/v1/device-kinds/server/config", json{{"override", json::object()}})});
+  // --- vigil-agent
+  e.push_back(
+      {"POST", "/api/v1/agent/enroll", {}, true, false, 201, [](World& w, ClientId c, Role) {
+         return Request{"/api/v1/agent/enroll", json{{"token", w.NewEnrollmentToken(c)},
+                                                     {"hostname", w.Unique("enrolled")}}};
+       }});
+  auto agent = [](std::string method, std::string pattern, int ok, Builder build) {
+    Expectation x{std::move(method), std::move(pattern), {}, false, false, ok, std::move(build)};
+    x.device_only = true;
+    return x;
+  };
+  e.push_back(agent("POST", "/api/v1/agent/batches", 200, [](World& w, ClientId, Role) {
+    return Request{"/api/v1/agent/batches", json{{"version", 1},
+                                                 {"agent_version", "0.1.0"},
+                                                 {"sequence", ++w.seq},
+                                                 {"sent_at", FormatRfc3339(w.f.clock().Now())},
+                                                 {"observations", json::array()}}};
+  }));
+  e.push_back(agent("PUT", "/api/v1/agent/inventory", 200,
+                    fixed("/api/v1/agent/inventory", json{{"hostname", "walked"}})));
+  e.push_back(agent("GET", "/api/v1/agent/config", 200, fixed("/api/v1/agent/config")));
+  // A plain GET is not an upgrade: the device gets a clear 400.
+  e.push_back(agent("GET", "/api/v1/agent/ws", 400, fixed("/api/v1/agent/ws")));
   return e;
 }
 
@@ -305,7 +392,9 @@ TEST_P(RoleTenantTest, EveryRouteEveryRoleBothTenants) {
             fmt::format("{} {} as {} on {} client: {}", e.method, req.target,
                         domain::RoleName(role), tenant == Tenant::kOwn ? "own" : "other", r.raw);
         int want;
-        if (!e.roles.count(role)) {
+        if (e.device_only) {
+          want = 401;  // a person's token is not a device credential
+        } else if (!e.roles.count(role)) {
           want = 403;
         } else if (e.client_scoped && domain::IsClientRole(role) && tenant == Tenant::kOther) {
           want = 404;  // another client's records do not exist for a client contact
@@ -317,6 +406,12 @@ TEST_P(RoleTenantTest, EveryRouteEveryRoleBothTenants) {
         EXPECT_EQ(r.status, want) << what;
         ++checked;
       }
+    }
+    if (e.device_only) {
+      Request req = e.build(w, w.own, Role::kOwner);
+      auto r = f.Call(e.method, req.target, w.DeviceOf(w.own).auth(),
+                      req.body.is_null() ? "" : req.body.dump());
+      EXPECT_EQ(r.status, e.ok_status) << e.method << " " << e.pattern << " as device: " << r.raw;
     }
   }
   EXPECT_GT(checked, 400);
@@ -400,6 +495,33 @@ TEST_P(RoleTenantTest, TokensOfOthersAreInvisible) {
                   w.auth[Role::kClientAdmin]);
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(f.Call("GET", "/api/v1/auth/me", Auth::Token(t->secret)).status, 200);
+}
+
+// A device credential opens vigil-agent's routes and nothing else: not the people's API, and
+// revoked, not even those.
+TEST_P(RoleTenantTest, DeviceCredentialsOpenOnlyTheAgentRoutes) {
+  ApiFixture f(GetParam());
+  World w(f);
+  const auto& dev = w.DeviceOf(w.own);
+  for (const auto& e : Expectations()) {
+    if (e.is_public || e.device_only) {
+      continue;
+    }
+    Request req = e.build(w, w.own, Role::kOwner);
+    auto r = f.Call(e.method, req.target, dev.auth(), req.body.is_null() ? "" : req.body.dump());
+    EXPECT_EQ(r.status, 401) << e.method << " " << req.target
+                             << " with a device credential: " << r.raw;
+  }
+  auto revoke = f.Call("DELETE", fmt::format("/api/v1/devices/{}", Raw(dev.id)), f.owner());
+  ASSERT_EQ(revoke.status, 204) << revoke.raw;
+  for (const auto& e : Expectations()) {
+    if (!e.device_only) {
+      continue;
+    }
+    Request req = e.build(w, w.own, Role::kOwner);
+    auto r = f.Call(e.method, req.target, dev.auth(), req.body.is_null() ? "" : req.body.dump());
+    EXPECT_EQ(r.status, 401) << e.method << " " << e.pattern << " revoked: " << r.raw;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, RoleTenantTest, ::testing::ValuesIn(StoreKinds()),
