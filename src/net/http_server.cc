@@ -17,6 +17,11 @@
 //
 // Limit errors (400/408/413/431/503) are answered with problem+json, then the connection is closed
 // after a short "lingering" drain so the client reads the answer instead of a TCP reset.
+//
+// WebSocket upgrade: with an UpgradeHandler, an upgrade request is not given to the Handler; a
+// worker calls the UpgradeHandler instead. A refusal is written like any response; an acceptance
+// moves the session's stream into a new WsSession (same strand), which writes the 101 response
+// and lives until the WebSocket ends. See WsSession for its life cycle.
 
 #include <openssl/ssl.h>
 
@@ -40,6 +45,7 @@
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/bind_executor.hpp>
@@ -54,6 +60,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include "core/log.h"
 #include "core/status.h"
@@ -66,6 +73,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -390,10 +398,11 @@ class SessionBase {
 
 class ServerImpl final : public HttpServer {
  public:
-  ServerImpl(ServerOptions options, Handler handler, Decorator decorate)
+  ServerImpl(ServerOptions options, Handler handler, Decorator decorate, UpgradeHandler upgrade)
       : options_(std::move(options)),
         handler_(std::move(handler)),
-        decorate_(std::move(decorate)) {}
+        decorate_(std::move(decorate)),
+        upgrade_(std::move(upgrade)) {}
   ~ServerImpl() override;
 
   // Binds and loads TLS material; called once by Create.
@@ -412,7 +421,18 @@ class ServerImpl final : public HttpServer {
   HttpResponse CallHandler(const HttpRequest& request) const;
   // Calls the decorator, swallowing its exceptions.
   void Decorate(const HttpRequest* request, HttpResponse& response) const;
+  void Register(const std::shared_ptr<SessionBase>& session);
   void Unregister(SessionBase* session);
+
+  // WebSocket upgrades.
+  bool accepts_websockets() const { return static_cast<bool>(upgrade_); }
+  // Calls the upgrade handler (any thread); exceptions and bad statuses become 500. Decorates a
+  // refusal.
+  std::variant<WebSocketCallbacks, HttpResponse> CallUpgradeHandler(
+      const HttpRequest& request) const;
+  // Takes one of max_websockets slots; false when none is left. ReleaseWebSocket gives it back.
+  bool TryReserveWebSocket();
+  void ReleaseWebSocket() { websockets_.fetch_sub(1, std::memory_order_acq_rel); }
 
  private:
   void RunIoThread();
@@ -425,9 +445,11 @@ class ServerImpl final : public HttpServer {
   const ServerOptions options_;
   const Handler handler_;
   const Decorator decorate_;
+  const UpgradeHandler upgrade_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ran_{false};
+  std::atomic<size_t> websockets_{0};  // reserved slots: upgrades under way and open WebSockets
 
   std::mutex mu_;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions_;  // guarded by mu_
@@ -445,12 +467,331 @@ class ServerImpl final : public HttpServer {
 };
 
 // ---------------------------------------------------------------------------------------------
+// The stream of a connection, and the request that asks for a WebSocket upgrade.
+template <bool kTls>
+using Transport = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+using UpgradeRequest = http::request<http::string_body>;
+
+// The parts of a WebSocket session its WebSocketConnection handle needs. Both methods are
+// thread-safe: they post to the session's strand.
+class WsSessionBase : public SessionBase {
+ public:
+  virtual void Send(std::string text) = 0;
+  virtual void Close() = 0;
+};
+
+// The WebSocketConnection given to on_open: a weak reference, so that an application holding it
+// does not keep the connection (or the server's io_context) alive.
+class WsHandle final : public WebSocketConnection {
+ public:
+  WsHandle(std::weak_ptr<WsSessionBase> session, std::string remote)
+      : session_(std::move(session)), remote_(std::move(remote)) {}
+
+  void Send(std::string text) override {
+    if (auto session = session_.lock()) {
+      session->Send(std::move(text));
+    }
+  }
+  void Close() override {
+    if (auto session = session_.lock()) {
+      session->Close();
+    }
+  }
+  const std::string& remote_address() const override { return remote_; }
+
+ private:
+  const std::weak_ptr<WsSessionBase> session_;
+  const std::string remote_;
+};
+
+// WsSession: an accepted WebSocket. It takes over the stream of the Session that read the upgrade
+// request, and with it that session's strand: all members are used on that strand only.
+//
+// Life cycle: accepting (the 101 response, under write_timeout) -> open: on_open, then
+// [read a message -> on_message]* -> ended: on_close. The callbacks run one at a time on the
+// worker pool (inline on the strand when its queue is full); the next read starts only when the
+// callback has returned, so they are ordered and a slow application slows down its peer rather
+// than buffering its messages. on_close follows the first failed read, which every ending causes
+// (closing handshake done, network error, idle timeout, oversized message, Abort()).
+//
+// Writes: one in flight, the rest queued, bounded by websocket_max_queued_bytes.
+// Idle timeout: our own timer, refreshed by every frame (control frames through Beast's control
+// callback). Beast's idle timeout is not used: without keep-alive pings it ignores the pings the
+// peer sends while a read is pending.
+template <bool kTls>
+class WsSession final : public WsSessionBase, public std::enable_shared_from_this<WsSession<kTls>> {
+ public:
+  using Stream = websocket::stream<Transport<kTls>>;
+
+  // Takes over `transport` and one of the server's WebSocket slots (released on destruction).
+  WsSession(ServerImpl* server, std::string remote, Transport<kTls>&& transport,
+            WebSocketCallbacks callbacks)
+      : server_(server),
+        options_(server->options()),
+        remote_(std::move(remote)),
+        callbacks_(std::move(callbacks)),
+        ws_(std::move(transport)),
+        idle_timer_(ws_.get_executor()) {}
+
+  ~WsSession() override {
+    server_->ReleaseWebSocket();
+    server_->Unregister(this);
+  }
+
+  // On the strand: answers `request` with 101 Switching Protocols.
+  void Start(std::shared_ptr<const UpgradeRequest> request) {
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket stream has its own timeouts
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = options_.write_timeout;  // the 101 response, closing handshakes
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "vigild"); }));
+    ws_.read_message_max(options_.websocket_max_message_bytes);
+    ws_.control_callback(
+        [this](websocket::frame_type /*kind*/, beast::string_view /*payload*/) { Touch(); });
+    request_ = std::move(request);
+    ws_.async_accept(*request_, Bind(&WsSession::OnAccept));
+  }
+
+  void NotifyShutdown() override {
+    asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      self->StartClose(websocket::close_code::going_away, /*flush=*/false);
+    });
+  }
+
+  void ForceClose() override {
+    asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->Abort(); });
+  }
+
+  void Send(std::string text) override {
+    asio::post(ws_.get_executor(),
+               [self = this->shared_from_this(), text = std::move(text)]() mutable {
+                 self->Enqueue(std::move(text));
+               });
+  }
+
+  void Close() override {
+    asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      self->StartClose(websocket::close_code::normal, /*flush=*/true);
+    });
+  }
+
+ private:
+  enum class State { kAccepting, kOpen, kEnded };
+  using Continuation = void (WsSession::*)();
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(ws_); }
+
+  template <typename F>
+  auto Bind(F f) {
+    return beast::bind_front_handler(f, this->shared_from_this());
+  }
+
+  void OnAccept(beast::error_code ec) {
+    request_.reset();
+    if (ec) {
+      Abort();  // no on_open, hence no on_close
+      return;
+    }
+    state_ = State::kOpen;
+    Touch();
+    ArmIdleTimer();
+    std::weak_ptr<WsSessionBase> weak = this->shared_from_this();
+    auto handle = std::make_shared<WsHandle>(std::move(weak), remote_);
+    RunCallback(
+        [self = this->shared_from_this(), handle] {
+          if (self->callbacks_.on_open) {
+            self->callbacks_.on_open(handle);
+          }
+        },
+        &WsSession::DoRead);
+  }
+
+  void DoRead() {
+    Touch();  // time spent in a callback does not count as idle
+    ws_.async_read(read_buffer_, Bind(&WsSession::OnRead));
+  }
+
+  void OnRead(beast::error_code ec, size_t /*bytes*/) {
+    if (ec) {
+      End();
+      return;
+    }
+    Touch();
+    std::string message = beast::buffers_to_string(read_buffer_.data());
+    read_buffer_.consume(read_buffer_.size());
+    RunCallback(
+        [self = this->shared_from_this(), message = std::move(message)] {
+          if (self->callbacks_.on_message) {
+            self->callbacks_.on_message(message);
+          }
+        },
+        &WsSession::DoRead);
+  }
+
+  // The connection is over (the first and only failed read): close what is left, call on_close.
+  void End() {
+    state_ = State::kEnded;
+    idle_timer_.cancel();
+    Abort();
+    RunCallback(
+        [self = this->shared_from_this()] {
+          if (self->callbacks_.on_close) {
+            self->callbacks_.on_close();
+          }
+        },
+        nullptr);
+  }
+
+  // Runs `fn` on the worker pool (inline when the pool refuses it), then `then` on the strand.
+  void RunCallback(std::function<void()> fn, Continuation then) {
+    in_callback_ = true;
+    // The tracked executor keeps Run() from returning before the callback has run.
+    auto work = asio::prefer(ws_.get_executor(), asio::execution::outstanding_work.tracked);
+    std::function<void()> task = [self = this->shared_from_this(), fn = std::move(fn), then, work] {
+      try {
+        fn();
+      } catch (const std::exception& e) {
+        log::Write(spdlog::level::err, "http: websocket callback threw", {{"error", e.what()}});
+      } catch (...) {
+        log::Write(spdlog::level::err, "http: websocket callback threw");
+      }
+      asio::post(work, [self, then] {
+        self->in_callback_ = false;
+        if (then != nullptr) {
+          ((*self).*then)();
+        }
+      });
+    };
+    if (!server_->pool().TrySubmit(task)) {
+      task();
+    }
+  }
+
+  void Touch() { last_frame_ = Clock::now(); }
+
+  void ArmIdleTimer() {
+    idle_timer_.expires_at(last_frame_ + options_.websocket_idle_timeout);
+    idle_timer_.async_wait(
+        [self = this->shared_from_this()](beast::error_code ec) { self->OnIdleTimer(ec); });
+  }
+
+  void OnIdleTimer(beast::error_code ec) {
+    if (ec || state_ != State::kOpen || aborted_) {
+      return;
+    }
+    if (in_callback_) {
+      Touch();
+    } else if (Clock::now() - last_frame_ >= options_.websocket_idle_timeout) {
+      Abort();  // the pending read fails, then End()
+      return;
+    }
+    ArmIdleTimer();
+  }
+
+  void Enqueue(std::string text) {
+    if (state_ != State::kOpen || close_code_ || aborted_) {
+      return;
+    }
+    queued_bytes_ += text.size();
+    if (queued_bytes_ > options_.websocket_max_queued_bytes) {
+      log::Write(spdlog::level::warn, "http: websocket peer is not reading; dropping it",
+                 {{"remote", remote_}});
+      Abort();
+      return;
+    }
+    queue_.push_back(std::move(text));
+    if (!writing_) {
+      DoWrite();
+    }
+  }
+
+  void DoWrite() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(queue_.front()), Bind(&WsSession::OnWrite));
+  }
+
+  void OnWrite(beast::error_code ec, size_t /*bytes*/) {
+    writing_ = false;
+    queued_bytes_ -= queue_.front().size();
+    queue_.pop_front();
+    if (ec || aborted_) {
+      Abort();
+      return;
+    }
+    if (close_code_ && !close_started_ && (queue_.empty() || !flush_)) {
+      DoClose();
+    } else if (!queue_.empty() && !close_started_) {
+      DoWrite();
+    }
+  }
+
+  // Starts the closing handshake with `code`, after the queued messages when `flush`, else after
+  // the message being written. The pending read ends when the peer answers (or times out).
+  void StartClose(websocket::close_code code, bool flush) {
+    if (state_ == State::kAccepting) {
+      Abort();
+      return;
+    }
+    if (state_ != State::kOpen || close_code_ || aborted_) {
+      return;
+    }
+    close_code_ = code;
+    flush_ = flush;
+    if (!writing_) {
+      DoClose();
+    }
+  }
+
+  void DoClose() {
+    close_started_ = true;
+    ws_.async_close(*close_code_, [self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        self->Abort();
+      }
+    });
+  }
+
+  // Closes the socket: every pending operation fails, so a pending read leads to End().
+  void Abort() {
+    if (aborted_) {
+      return;
+    }
+    aborted_ = true;
+    idle_timer_.cancel();
+    Lowest().close();
+  }
+
+  ServerImpl* const server_;  // outlives every session (see ~ServerImpl)
+  const ServerOptions& options_;
+  const std::string remote_;
+  const WebSocketCallbacks callbacks_;  // also read by worker threads
+  Stream ws_;
+  asio::steady_timer idle_timer_;
+  std::shared_ptr<const UpgradeRequest> request_;  // until the 101 response is written
+  beast::flat_buffer read_buffer_;
+  std::deque<std::string> queue_;  // front() is being written when writing_
+  size_t queued_bytes_ = 0;
+  Clock::time_point last_frame_;
+  std::optional<websocket::close_code> close_code_;
+  State state_ = State::kAccepting;
+  bool in_callback_ = false;
+  bool writing_ = false;
+  bool flush_ = true;
+  bool close_started_ = false;
+  bool aborted_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
 // Session: one connection. kTls selects the stream type. All members are used on the session's
 // strand (the executor of its socket) only.
 template <bool kTls>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<kTls>> {
  public:
-  using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+  using Stream = Transport<kTls>;
 
   template <typename... StreamArgs>
   Session(ServerImpl* server, std::string remote, StreamArgs&&... stream_args)
@@ -462,12 +803,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   ~Session() override { server_->Unregister(this); }
 
+  // The executor (the session's strand) is taken from timer_: stream_ is moved out by a WebSocket
+  // upgrade.
   void Start() {
-    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->DoStart(); });
+    asio::dispatch(timer_.get_executor(), [self = this->shared_from_this()] { self->DoStart(); });
   }
 
   void NotifyShutdown() override {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    asio::post(timer_.get_executor(), [self = this->shared_from_this()] {
       self->shutting_down_ = true;
       if (self->state_ == State::kIdle || self->state_ == State::kHandshake ||
           self->state_ == State::kClosing) {
@@ -477,12 +820,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void ForceClose() override {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->CloseNow(); });
+    asio::post(timer_.get_executor(), [self = this->shared_from_this()] { self->CloseNow(); });
   }
 
  private:
   enum class State { kHandshake, kIdle, kReading, kProcessing, kWriting, kClosing };
   using Parser = http::request_parser<http::string_body>;
+  using UpgradeDecision = std::variant<WebSocketCallbacks, HttpResponse>;
 
   beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
 
@@ -645,6 +989,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     state_ = State::kProcessing;
     auto msg = parser_->release();
     parser_.reset();
+    const bool upgrade = server_->accepts_websockets() && websocket::is_upgrade(msg);
     head_ = msg.method() == http::verb::head;
     keep_alive_ = msg.keep_alive();
 
@@ -673,6 +1018,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     request->path = std::move(*path);
     request->query = std::string(parts->second);
     request->body = std::move(msg.body());
+    if (upgrade) {
+      BeginUpgrade(std::move(request), std::make_shared<const UpgradeRequest>(std::move(msg)));
+      return;
+    }
 
     // The tracked executor keeps the io_context running until the response is posted back.
     auto work = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
@@ -685,6 +1034,54 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       HttpResponse res = ProblemFor(ErrorCode::kUnavailable, "the server is overloaded");
       res.SetHeader("retry-after", "1");
       SendError(std::move(res), request.get());
+    }
+  }
+
+  // A WebSocket upgrade request: reserve a slot, then ask the UpgradeHandler on a worker.
+  void BeginUpgrade(std::shared_ptr<HttpRequest> request,
+                    std::shared_ptr<const UpgradeRequest> upgrade) {
+    if (!server_->TryReserveWebSocket()) {
+      HttpResponse res = ProblemFor(ErrorCode::kUnavailable, "too many WebSocket connections");
+      res.SetHeader("retry-after", "5");
+      SendError(std::move(res), request.get());
+      return;
+    }
+    auto work = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
+    std::function<void()> task = [self = this->shared_from_this(), request, upgrade, work] {
+      UpgradeDecision decision = self->server_->CallUpgradeHandler(*request);
+      asio::post(work, [self, upgrade, decision = std::move(decision)]() mutable {
+        self->OnUpgradeDecision(std::move(decision), upgrade);
+      });
+    };
+    if (!server_->pool().TrySubmit(task)) {
+      server_->ReleaseWebSocket();
+      HttpResponse res = ProblemFor(ErrorCode::kUnavailable, "the server is overloaded");
+      res.SetHeader("retry-after", "1");
+      SendError(std::move(res), request.get());
+    }
+  }
+
+  void OnUpgradeDecision(UpgradeDecision decision, std::shared_ptr<const UpgradeRequest> upgrade) {
+    if (auto* refusal = std::get_if<HttpResponse>(&decision)) {
+      server_->ReleaseWebSocket();
+      OnResponse(std::move(*refusal));
+      return;
+    }
+    if (closed_ || shutting_down_ || server_->stopping()) {
+      server_->ReleaseWebSocket();  // accepted too late: on_open is never called
+      CloseGracefully();
+      return;
+    }
+    // Hand the stream (and the slot) over to a WsSession; this session ends without closing it.
+    closed_ = true;
+    state_ = State::kClosing;
+    timer_.cancel();
+    auto ws = std::make_shared<WsSession<kTls>>(server_, remote_, std::move(stream_),
+                                                std::move(std::get<WebSocketCallbacks>(decision)));
+    server_->Register(ws);
+    ws->Start(std::move(upgrade));
+    if (server_->stopping()) {
+      ws->NotifyShutdown();  // Shutdown() may have listed the sessions before `ws` was registered
     }
   }
 
@@ -929,24 +1326,15 @@ void ServerImpl::OnAccept(boost::system::error_code ec, tcp::socket socket) {
   tcp::endpoint remote = socket.remote_endpoint(rec);
   if (!rec) {
     socket.set_option(tcp::no_delay(true), rec);
-    std::shared_ptr<SessionBase> base;
     if (ssl_ctx_) {
       auto session = std::make_shared<Session<true>>(this, RemoteAddress(remote), std::move(socket),
                                                      *ssl_ctx_);
-      base = session;
-      {
-        std::lock_guard lock(mu_);
-        sessions_.emplace(base.get(), base);
-      }
+      Register(session);
       session->Start();
     } else {
       auto session =
           std::make_shared<Session<false>>(this, RemoteAddress(remote), std::move(socket));
-      base = session;
-      {
-        std::lock_guard lock(mu_);
-        sessions_.emplace(base.get(), base);
-      }
+      Register(session);
       session->Start();
     }
   }
@@ -963,6 +1351,11 @@ std::vector<std::shared_ptr<SessionBase>> ServerImpl::LiveSessions() {
     }
   }
   return out;
+}
+
+void ServerImpl::Register(const std::shared_ptr<SessionBase>& session) {
+  std::lock_guard lock(mu_);
+  sessions_.emplace(session.get(), session);
 }
 
 void ServerImpl::Unregister(SessionBase* session) {
@@ -1045,12 +1438,44 @@ HttpResponse ServerImpl::CallHandler(const HttpRequest& request) const {
   return res;
 }
 
+bool ServerImpl::TryReserveWebSocket() {
+  if (websockets_.fetch_add(1, std::memory_order_acq_rel) >= options_.max_websockets) {
+    websockets_.fetch_sub(1, std::memory_order_acq_rel);
+    return false;
+  }
+  return true;
+}
+
+std::variant<WebSocketCallbacks, HttpResponse> ServerImpl::CallUpgradeHandler(
+    const HttpRequest& request) const {
+  std::variant<WebSocketCallbacks, HttpResponse> decision;
+  try {
+    decision = upgrade_(request);
+  } catch (const std::exception& e) {
+    log::Write(spdlog::level::err, "http: upgrade handler threw",
+               {{"error", e.what()}, {"path", request.path}});
+    decision = ProblemFor(ErrorCode::kInternal, "the upgrade handler failed");
+  } catch (...) {
+    log::Write(spdlog::level::err, "http: upgrade handler threw", {{"path", request.path}});
+    decision = ProblemFor(ErrorCode::kInternal, "the upgrade handler failed");
+  }
+  if (auto* res = std::get_if<HttpResponse>(&decision)) {
+    if (res->status < 200 || res->status > 599) {
+      log::Write(spdlog::level::err, "http: upgrade handler returned an invalid status",
+                 {{"status", std::to_string(res->status)}, {"path", request.path}});
+      *res = ProblemFor(ErrorCode::kInternal, "the upgrade handler failed");
+    }
+    Decorate(&request, *res);
+  }
+  return decision;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(ServerOptions options, Handler handler,
-                                                       Decorator decorate) {
-  auto server =
-      std::make_unique<ServerImpl>(std::move(options), std::move(handler), std::move(decorate));
+                                                       Decorator decorate, UpgradeHandler upgrade) {
+  auto server = std::make_unique<ServerImpl>(std::move(options), std::move(handler),
+                                             std::move(decorate), std::move(upgrade));
   VIGIL_RETURN_IF_ERROR(server->Init());
   return std::unique_ptr<HttpServer>(std::move(server));
 }

@@ -14,8 +14,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -27,8 +29,17 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include "net/http.h"
 #include "net/http_client.h"
@@ -44,9 +55,11 @@ using Clock = std::chrono::steady_clock;
 class TestServer {
  public:
   static std::unique_ptr<TestServer> Start(ServerOptions options, Handler handler,
-                                           Decorator decorate = nullptr) {
+                                           Decorator decorate = nullptr,
+                                           UpgradeHandler upgrade = nullptr) {
     options.listen = "127.0.0.1:0";
-    auto server = HttpServer::Create(std::move(options), std::move(handler), std::move(decorate));
+    auto server = HttpServer::Create(std::move(options), std::move(handler), std::move(decorate),
+                                     std::move(upgrade));
     if (!server.has_value()) {
       ADD_FAILURE() << server.error().ToString();
       return nullptr;
@@ -908,6 +921,473 @@ TEST(HttpServerTlsTest, PlainHttpOnTlsPortIsClosedHarmlessly) {
   auto res = client.Send("GET", ts->Url("/after", true), {});
   ASSERT_TRUE(res.has_value()) << res.error().ToString();
   EXPECT_EQ(res->status, 200);
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+// A WebSocket client on Beast, plain or TLS. Every operation runs the client's own io_context for
+// at most its timeout; on a timeout the socket is closed.
+template <bool kTls>
+class BasicWsClient {
+ public:
+  using Transport =
+      std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+
+  explicit BasicWsClient(uint16_t port) : port_(port) {
+    if constexpr (kTls) {
+      tls_.set_verify_mode(asio::ssl::verify_none);
+      ws_.emplace(ioc_, tls_);
+    } else {
+      ws_.emplace(ioc_);
+    }
+  }
+
+  // Connects and asks for an upgrade of `target`, with "Authorization: Bearer <token>" unless
+  // `token` is empty. Returns the status of the handshake's response (101 when accepted), 0 when
+  // there was none.
+  int Connect(std::string target = "/api/v1/agent/ws", std::string token = "good") {
+    asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port_);
+    if (Await([&](auto h) { beast::get_lowest_layer(*ws_).async_connect(endpoint, h); })) {
+      return 0;
+    }
+    if constexpr (kTls) {
+      if (Await([&](auto h) {
+            ws_->next_layer().async_handshake(asio::ssl::stream_base::client, h);
+          })) {
+        return 0;
+      }
+    }
+    ws_->set_option(websocket::stream_base::decorator([token](websocket::request_type& req) {
+      if (!token.empty()) {
+        req.set(beast::http::field::authorization, "Bearer " + token);
+      }
+    }));
+    websocket::response_type res;
+    last_error_ = Await([&](auto h) { ws_->async_handshake(res, "127.0.0.1", target, h); });
+    headers_.clear();
+    for (const auto& field : res) {
+      headers_[ToLowerAscii(std::string(field.name_string()))] = std::string(field.value());
+    }
+    return static_cast<int>(res.result_int());
+  }
+
+  bool Write(const std::string& text) {
+    last_error_ = Await([&](auto h) { ws_->async_write(asio::buffer(text), h); });
+    return !last_error_;
+  }
+
+  // The next message; nullopt when the connection ends (see last_error(), close_code()) or after
+  // `timeout`.
+  std::optional<std::string> Read(std::chrono::milliseconds timeout = 2000ms) {
+    beast::flat_buffer buffer;
+    last_error_ = Await([&](auto h) { ws_->async_read(buffer, h); }, timeout);
+    if (last_error_) {
+      return std::nullopt;
+    }
+    return beast::buffers_to_string(buffer.data());
+  }
+
+  bool Ping() {
+    last_error_ = Await([&](auto h) { ws_->async_ping({}, h); });
+    return !last_error_;
+  }
+
+  // Starts the closing handshake and reads until the server answers.
+  bool Close() {
+    last_error_ = Await([&](auto h) { ws_->async_close(websocket::close_code::normal, h); });
+    return !last_error_;
+  }
+
+  beast::error_code last_error() const { return last_error_; }
+  int close_code() const { return static_cast<int>(ws_->reason().code); }
+  const std::map<std::string, std::string>& headers() const { return headers_; }
+
+ private:
+  static std::string ToLowerAscii(std::string s) {
+    for (char& c : s) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return s;
+  }
+
+  template <typename Start>
+  beast::error_code Await(Start start, std::chrono::milliseconds timeout = 2000ms) {
+    std::optional<beast::error_code> result;
+    start([&result](beast::error_code ec, auto&&...) { result = ec; });
+    ioc_.restart();
+    ioc_.run_for(timeout);
+    if (!result) {
+      beast::get_lowest_layer(*ws_).close();
+      ioc_.restart();
+      ioc_.run_for(500ms);
+      return asio::error::timed_out;
+    }
+    return *result;
+  }
+
+  const uint16_t port_;
+  asio::io_context ioc_;
+  asio::ssl::context tls_{asio::ssl::context::tls_client};
+  std::optional<websocket::stream<Transport>> ws_;
+  beast::error_code last_error_;
+  std::map<std::string, std::string> headers_;
+};
+using WsClient = BasicWsClient<false>;
+using TlsWsClient = BasicWsClient<true>;
+
+// What the server-side callbacks of the agent presence endpoint saw.
+struct WsEvents {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::shared_ptr<WebSocketConnection>> opened;  // guarded by mu
+  std::vector<std::string> messages;                         // guarded by mu
+  int closes = 0;                                            // guarded by mu
+  int upgrade_calls = 0;                                     // guarded by mu
+
+  // Waits until `done` (called under mu) is true; false after `timeout`.
+  template <typename Pred>
+  bool WaitFor(Pred done, std::chrono::milliseconds timeout = 2000ms) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, timeout, [&] { return done(); });
+  }
+  std::shared_ptr<WebSocketConnection> Opened(size_t i) {
+    std::lock_guard lock(mu);
+    return i < opened.size() ? opened[i] : nullptr;
+  }
+  int Closes() {
+    std::lock_guard lock(mu);
+    return closes;
+  }
+};
+
+// GET /api/v1/agent/ws with "Bearer good": accepted, every callback recorded in `events`.
+// Another token: 401; another path: 404.
+UpgradeHandler PresenceEndpoint(std::shared_ptr<WsEvents> events) {
+  return [events](const HttpRequest& req) -> std::variant<WebSocketCallbacks, HttpResponse> {
+    {
+      std::lock_guard lock(events->mu);
+      ++events->upgrade_calls;
+    }
+    if (req.path != "/api/v1/agent/ws") {
+      return Text(404, "not found");
+    }
+    if (req.Header("authorization") != "Bearer good") {
+      HttpResponse res = Text(401, R"({"status":401})");
+      res.SetHeader("content-type", "application/problem+json");
+      res.SetHeader("www-authenticate", "Bearer");
+      return res;
+    }
+    WebSocketCallbacks callbacks;
+    callbacks.on_open = [events](std::shared_ptr<WebSocketConnection> conn) {
+      std::lock_guard lock(events->mu);
+      events->opened.push_back(std::move(conn));
+      events->cv.notify_all();
+    };
+    callbacks.on_message = [events](std::string_view message) {
+      std::lock_guard lock(events->mu);
+      events->messages.emplace_back(message);
+      events->cv.notify_all();
+    };
+    callbacks.on_close = [events] {
+      std::lock_guard lock(events->mu);
+      ++events->closes;
+      events->cv.notify_all();
+    };
+    return callbacks;
+  };
+}
+
+ServerOptions WsOptions() {
+  ServerOptions o = FastOptions();
+  o.websocket_idle_timeout = 5000ms;
+  return o;
+}
+
+void AddDecoration(const HttpRequest* /*req*/, HttpResponse& res) {
+  res.SetHeader("x-decorated", "yes");
+}
+
+TEST(WebSocketTest, MessagesFlowBothWaysAndCloseIsReportedOnce) {
+  auto events = std::make_shared<WsEvents>();
+  auto ts = TestServer::Start(WsOptions(), Echo, nullptr, PresenceEndpoint(events));
+  ASSERT_TRUE(ts);
+  WsClient client(ts->port());
+  ASSERT_EQ(client.Connect(), 101) << client.last_error().message();
+  EXPECT_EQ(client.headers().at("server"), "vigild");
+  ASSERT_TRUE(events->WaitFor([&] { return events->opened.size() == 1; }));
+  auto conn = events->Opened(0);
+  EXPECT_EQ(conn->remote_address(), "127.0.0.1");
+
+  conn->Send(R"({"type":"config","revision":8})");
+  conn->Send("second");
+  EXPECT_EQ(client.Read(), R"({"type":"config","revision":8})");
+  EXPECT_EQ(client.Read(), "second");
+
+  ASSERT_TRUE(client.Write("hello"));
+  ASSERT_TRUE(client.Write("world"));
+  ASSERT_TRUE(client.Ping());
+  ASSERT_TRUE(events->WaitFor([&] { return events->messages.size() == 2; }));
+  EXPECT_EQ(events->messages, (std::vector<std::string>{"hello", "world"}));
+
+  ASSERT_TRUE(client.Close()) << client.last_error().message();
+  ASSERT_TRUE(events->WaitFor([&] { return events->closes >= 1; }));
+  conn->Send("after close");  // ignored
+  conn->Close();
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(events->Closes(), 1);
+}
+
+TEST(WebSocketTest, ServerCloseFlushesQueuedMessages) {
+  auto events = std::make_shared<WsEvents>();
+  auto ts = TestServer::Start(WsOptions(), Echo, nullptr, PresenceEndpoint(events));
+  ASSERT_TRUE(ts);
+  WsClient client(ts->port());
+  ASSERT_EQ(client.Connect(), 101);
+  ASSERT_TRUE(events->WaitFor([&] { return events->opened.size() == 1; }));
+  auto conn = events->Opened(0);
+  conn->Send("one");
+  conn->Send("two");
+  conn->Close();
+  EXPECT_EQ(client.Read(), "one");
+  EXPECT_EQ(client.Read(), "two");
+  EXPECT_FALSE(client.Read());
+  EXPECT_EQ(client.last_error(), websocket::error::closed);
+  EXPECT_EQ(client.close_code(), 1000);
+  ASSERT_TRUE(events->WaitFor([&] { return events->closes == 1; }));
+}
+
+TEST(WebSocketTest, RefusalIsAnOrdinaryDecoratedResponse) {
+  auto events = std::make_shared<WsEvents>();
+  auto ts = TestServer::Start(WsOptions(), Echo, AddDecoration, PresenceEndpoint(events));
+  ASSERT_TRUE(ts);
+  {
+    WsClient client(ts->port());
+    EXPECT_EQ(client.Connect("/api/v1/agent/ws", "stolen"), 401);
+    EXPECT_EQ(client.last_error(), websocket::error::upgrade_declined);
+    EXPECT_EQ(client.headers().at("x-decorated"), "yes");
+    EXPECT_EQ(client.headers().at("www-authenticate"), "Bearer");
+  }
+  {
+    WsClient client(ts->port());
+    EXPECT_EQ(client.Connect("/api/v1/agent/ws", ""), 401);
+  }
+  {
+    WsClient client(ts->port());
+    EXPECT_EQ(client.Connect("/elsewhere"), 404);
+  }
+  std::lock_guard lock(events->mu);
+  EXPECT_EQ(events->upgrade_calls, 3);
+  EXPECT_TRUE(events->opened.empty());
+  EXPECT_EQ(events->closes, 0);
+}
+
+TEST(WebSocketTest, PlainRequestToTheSamePathGoesToTheHandler) {
+  auto events = std::make_shared<WsEvents>();
+  auto ts = TestServer::Start(WsOptions(), Echo, nullptr, PresenceEndpoint(events));
+  ASSERT_TRUE(ts);
+  HttpClient client(FastClient());
+  auto res = client.Send("GET", ts->Url("/api/v1/agent/ws"), {{"Authorization", "Bearer good"}});
+  ASSERT_TRUE(res.has_value()) << res.error().ToString();
+  EXPECT_EQ(res->status, 200);
+  EXPECT_THAT(res->body, HasSubstr("path=/api/v1/agent/ws\n"));
+  // An upgrade to something else than websocket is not a WebSocket upgrade either.
+  RawConn raw(ts->port());
+  ASSERT_TRUE(
+      raw.Send("GET /api/v1/agent/ws HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n"
+               "Upgrade: h2c\r\n\r\n"));
+  auto raw_res = raw.ReadResponse();
+  ASSERT_TRUE(raw_res);
+  EXPECT_EQ(raw_res->status, 200);
+  std::lock_guard lock(events->mu);
+  EXPECT_EQ(events->upgrade_calls, 0);
+}
+
+TEST(WebSocketTest, WithoutUpgradeHandlerUpgradesGoToTheHandler) {
+  auto ts = TestServer::Start(WsOptions(), [](const HttpRequest&) { return Text(404, "no"); });
+  ASSERT_TRUE(ts);
+  WsClient client(ts->port());
+  EXPECT_EQ(client.Connect(), 404);
+}
+
+TEST(WebSocketTest, IdleTimeoutCountsPingsAndEndsTheConnection) {
+  auto events = std::make_shared<WsEvents>();
+  auto options = WsOptions();
+  options.websocket_idle_timeout = 300ms;
+  auto ts = TestServer::Start(options, Echo, nullptr, PresenceEndpoint(events));
+  ASSERT_TRUE(ts);
+  WsClient client(ts->port());
+  ASSERT_EQ(client.Connect(), 101);
+  for (int i = 0; i < 6; ++i) {  // 600 ms of pings every 100 ms keep it open
+    std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(client.Ping()) << i;
+  }
+  EXPECT_EQ(events->Closes(), 0);
+  const auto start = Clock::now();
+  ASSERT_TRUE(events->WaitFor([&] { return events->closes == 1; }, 2000ms));
+  EXPECT_LT(Clock::now() - start, 1000ms);
+  EXPECT_FALSE(client.Read(1000ms));
+  EXPECT_NE(client.last_error(), asio::error::timed_out);
+}
+
+TEST(WebSocketTest, OversizedMessageClosesTheConnection) {
+  auto events = std::make_shared<WsEvents>();
+  auto options = WsOptions();
+  options.websocket_max_message_bytes = 1024;
+  auto ts = TestServer::Start(options, Echo, nullptr, PresenceEndpoint(events));
+  ASSERT_TRUE(ts);
+  WsClient client(ts->port());
+  ASSERT_EQ(client.Connect(), 101);
+  ASSERT_TRUE(client.Write(std::string(1024, 'a')));  // at the limit: fine
+  ASSERT_TRUE(events->WaitFor([&] { return events->messages.size() == 1; }));
+  client.Write(std::string(2000, 'b'));
+  EXPECT_FALSE(client.Read());
+  EXPECT_NE(client.last_error(), asio::error::timed_out);
+  EXPECT_EQ(client.close_code(), 1009);  // message too big
+  ASSERT_TRUE(events->WaitFor([&] { return events->closes == 1; }));
+  std::lock_guard lock(events->mu);
+  EXPECT_EQ(events->messages.size(), 1u);
+}
+
+TEST(WebSocketTest, PeerThatDoesNotReadIsDropped) {
+  auto events = std::make_shared<WsEvents>();
+  auto options = WsOptions();
+  options.websocket_max_queued_bytes = 256 << 10;
+  auto ts = TestServer::Start(options, Echo, nullptr, PresenceEndpoint(events));
+  ASSERT_TRUE(ts);
+  WsClient client(ts->port());
+  ASSERT_EQ(client.Connect(), 101);
+  ASSERT_TRUE(events->WaitFor([&] { return events->opened.size() == 1; }));
+  auto conn = events->Opened(0);
+  const std::string chunk(64 << 10, 'x');
+  for (int i = 0; i < 512 && events->Closes() == 0; ++i) {  // at most 32 MiB
+    conn->Send(chunk);
+    if (i % 16 == 15) {
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+  EXPECT_TRUE(events->WaitFor([&] { return events->closes == 1; }));
+}
+
+TEST(WebSocketTest, ShutdownClosesWithGoingAway) {
+  auto events = std::make_shared<WsEvents>();
+  auto options = WsOptions();
+  options.shutdown_grace = 3000ms;
+  auto ts = TestServer::Start(options, Echo, nullptr, PresenceEndpoint(events));
+  ASSERT_TRUE(ts);
+  WsClient first(ts->port());
+  WsClient second(ts->port());
+  ASSERT_EQ(first.Connect(), 101);
+  ASSERT_EQ(second.Connect(), 101);
+  ASSERT_TRUE(events->WaitFor([&] { return events->opened.size() == 2; }));
+
+  const auto start = Clock::now();
+  ts->server().Shutdown();
+  for (WsClient* client : {&first, &second}) {
+    EXPECT_FALSE(client->Read());
+    EXPECT_EQ(client->last_error(), websocket::error::closed);
+    EXPECT_EQ(client->close_code(), 1001);
+  }
+  EXPECT_TRUE(ts->WaitStopped(1000ms));
+  EXPECT_LT(Clock::now() - start, 1000ms);
+  EXPECT_EQ(events->Closes(), 2);
+}
+
+TEST(WebSocketTest, ConnectionsPastTheLimitAre503) {
+  auto events = std::make_shared<WsEvents>();
+  auto options = WsOptions();
+  options.max_websockets = 2;
+  auto ts = TestServer::Start(options, Echo, nullptr, PresenceEndpoint(events));
+  ASSERT_TRUE(ts);
+  auto first = std::make_unique<WsClient>(ts->port());
+  WsClient second(ts->port());
+  WsClient third(ts->port());
+  ASSERT_EQ(first->Connect(), 101);
+  ASSERT_EQ(second.Connect(), 101);
+  EXPECT_EQ(third.Connect(), 503);
+  ASSERT_TRUE(first->Close());
+  first.reset();
+  ASSERT_TRUE(events->WaitFor([&] { return events->closes == 1; }));
+  // The slot is given back when the session is gone, just after on_close.
+  bool accepted = false;
+  for (int i = 0; i < 50 && !accepted; ++i) {
+    WsClient again(ts->port());
+    accepted = again.Connect() == 101;
+    if (!accepted) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  EXPECT_TRUE(accepted);
+}
+
+TEST(WebSocketTest, ManyConcurrentClients) {
+  constexpr int kClients = 200;
+  auto events = std::make_shared<WsEvents>();
+  auto ts = TestServer::Start(WsOptions(), Echo, nullptr, PresenceEndpoint(events));
+  ASSERT_TRUE(ts);
+  std::vector<std::unique_ptr<WsClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<WsClient>(ts->port()));
+    ASSERT_EQ(clients.back()->Connect(), 101) << i;
+  }
+  ASSERT_TRUE(events->WaitFor([&] { return events->opened.size() == kClients; }));
+  std::vector<std::shared_ptr<WebSocketConnection>> opened;
+  {
+    std::lock_guard lock(events->mu);
+    opened = events->opened;
+  }
+  for (auto& conn : opened) {
+    conn->Send("ping from the server");
+  }
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_EQ(clients[i]->Read(), "ping from the server") << i;
+    ASSERT_TRUE(clients[i]->Write("hi " + std::to_string(i)));
+  }
+  ASSERT_TRUE(events->WaitFor([&] { return events->messages.size() == kClients; }));
+  for (int i = 0; i < kClients / 2; ++i) {
+    ASSERT_TRUE(clients[i]->Close()) << i;
+  }
+  ASSERT_TRUE(events->WaitFor([&] { return events->closes == kClients / 2; }));
+  ts->server().Shutdown();  // closes the other half
+  for (int i = kClients / 2; i < kClients; ++i) {
+    EXPECT_FALSE(clients[i]->Read()) << i;
+    EXPECT_EQ(clients[i]->close_code(), 1001) << i;
+  }
+  EXPECT_TRUE(ts->WaitStopped(1000ms));
+  EXPECT_EQ(events->Closes(), kClients);
+}
+
+TEST(WebSocketTlsTest, WorksOverTls) {
+  auto tls = MakeSelfSigned();
+  ASSERT_TRUE(tls);
+  auto events = std::make_shared<WsEvents>();
+  auto options = WsOptions();
+  options.tls_cert_file = tls->cert;
+  options.tls_key_file = tls->key;
+  auto ts = TestServer::Start(options, Echo, nullptr, PresenceEndpoint(events));
+  ASSERT_TRUE(ts);
+  {
+    TlsWsClient refused(ts->port());
+    EXPECT_EQ(refused.Connect("/api/v1/agent/ws", "stolen"), 401);
+  }
+  TlsWsClient client(ts->port());
+  ASSERT_EQ(client.Connect(), 101) << client.last_error().message();
+  ASSERT_TRUE(events->WaitFor([&] { return events->opened.size() == 1; }));
+  events->Opened(0)->Send(R"({"type":"config","revision":8})");
+  EXPECT_EQ(client.Read(), R"({"type":"config","revision":8})");
+  ASSERT_TRUE(client.Write("over tls"));
+  ASSERT_TRUE(events->WaitFor([&] { return events->messages.size() == 1; }));
+  EXPECT_EQ(events->messages[0], "over tls");
+
+  ts->server().Shutdown();
+  EXPECT_FALSE(client.Read());
+  EXPECT_EQ(client.close_code(), 1001);
+  EXPECT_TRUE(ts->WaitStopped(1500ms));
+  EXPECT_EQ(events->Closes(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
