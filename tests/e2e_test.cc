@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.h"
+#include "e2e_util.h"
 #include "net/http_client.h"
 #include "storage/database.h"
 
@@ -25,93 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-constexpr const char* kPassword = "correct horse battery staple";
-
-// Runs a shell command, returns its exit code and standard output.
-std::pair<int, std::string> Shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) {
-    return {-1, ""};
-  }
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) {
-    out.append(buf.data(), n);
-  }
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-class Vigild {
- public:
-  explicit Vigild(const fs::path& data) : data_(data) {
-    fs::create_directories(data);
-    log_ = data / "vigild.log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      setenv("VIGIL_OWNER_PASSWORD", kPassword, 1);
-      FILE* f = std::fopen(log_.c_str(), "w");
-      dup2(fileno(f), 1);
-      dup2(fileno(f), 2);
-      execl(VIGILD_PATH, VIGILD_PATH, "--listen", "127.0.0.1:0", "--data", data.c_str(),
-            "--log-format", "json", "--insecure-fast-password-hashing", nullptr);
-      _exit(127);
-    }
-    // Wait for the "listening on" line.
-    for (int i = 0; i < 200 && port_ == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::ifstream in(log_);
-      std::string line;
-      while (std::getline(in, line)) {
-        auto at = line.find("vigild: listening on 127.0.0.1:");
-        if (at != std::string::npos) {
-          port_ = std::stoi(line.substr(at + 31));
-        }
-      }
-    }
-  }
-  ~Vigild() { Stop(); }
-
-  // SIGTERM; returns the exit status.
-  int Stop() {
-    if (pid_ <= 0) {
-      return -1;
-    }
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  int port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::string Log() const {
-    std::ifstream in(log_);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
- private:
-  fs::path data_, log_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
-class E2eTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(crypto::Init().ok());
-    dir_ = fs::temp_directory_path() /
-           ("vigil-e2e-" + crypto::Sha256Hex(crypto::RandomToken()).substr(0, 10));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Cli(const std::string& args) const {
-    return std::string(VIGIL_CLI_PATH) + " --config " + (dir_ / "cli.json").string() + " " + args;
-  }
-  fs::path dir_;
-};
 
 TEST_F(E2eTest, ProgramsAnswerHelpAndVersion) {
   for (const char* bin : {VIGILD_PATH, VIGIL_CLI_PATH, VIGIL_AGENT_PATH}) {
