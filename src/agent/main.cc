@@ -17,7 +17,12 @@ int main(int argc, char** argv) {
       "convention); 64 for bad input.");
   vigil::agent::CommandRunner runners[] = {vigil::agent::AddCheckCommand(app),
                                            vigil::agent::AddDaemonCommands(app)};
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help, version or the error
+    return code == 0 ? 0 : 64;
+  }
   for (auto& run : runners) {
     if (auto code = run()) {
       return *code;

@@ -1,5 +1,6 @@
 #include "server/app.h"
 
+#include <atomic>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -181,6 +182,54 @@ Status App::Authenticate(api::Ctx& ctx) {
   ctx.session = s.session_id;
   ctx.csrf_token = s.csrf_token;
   return Status::Ok();
+}
+
+std::variant<net::WebSocketCallbacks, net::HttpResponse> App::Upgrade(const net::HttpRequest& req) {
+  api::Ctx ctx{
+      req, {}, std::nullopt, std::nullopt, std::nullopt, "", crypto::RandomToken(12), clock_.Now()};
+  Status st = req.path == "/api/v1/agent/ws" ? AuthenticateDevice(ctx)
+                                             : NotFound("no WebSocket endpoint here");
+  if (!st.ok()) {
+    metrics_.ObserveRequest("GET", req.path == "/api/v1/agent/ws" ? req.path : "(unmatched)",
+                            HttpStatusFor(st.code()), 0);
+    net::HttpResponse resp = ProblemResponse(st, req.path.substr(0, 256), ctx.request_id);
+    if (st.code() == ErrorCode::kUnauthenticated) {
+      resp.SetHeader("www-authenticate", "Bearer realm=\"vigil\"");
+    }
+    resp.SetHeader("x-request-id", ctx.request_id);
+    return resp;
+  }
+  DeviceId device = ctx.device->id;
+  auto ticket = std::make_shared<std::atomic<uint64_t>>(0);
+  net::WebSocketCallbacks cb;
+  cb.on_open = [this, device, ticket](std::shared_ptr<net::WebSocketConnection> conn) {
+    std::weak_ptr<net::WebSocketConnection> weak = conn;
+    ticket->store(hub_.Register(
+        device,
+        [weak](std::string text) {
+          if (auto c = weak.lock()) {
+            c->Send(std::move(text));
+          }
+        },
+        [weak] {
+          if (auto c = weak.lock()) {
+            c->Close();
+          }
+        }));
+    Status s = devices_.SetConnected(device, true, clock_.Now());
+    metrics_.Increment("agent_websocket_connects_total");
+    VIGIL_LOG(info, "device online",
+              {{"device_id", IdToString(device)}, {"ok", s.ok() ? "1" : "0"}});
+  };
+  cb.on_close = [this, device, ticket] {
+    // A device that reconnected already holds a newer ticket: it stays online.
+    if (hub_.Unregister(device, ticket->load())) {
+      Status s = devices_.SetConnected(device, false, clock_.Now());
+      VIGIL_LOG(info, "device offline",
+                {{"device_id", IdToString(device)}, {"ok", s.ok() ? "1" : "0"}});
+    }
+  };
+  return cb;
 }
 
 Result<storage::MaintenanceReport> App::RunMaintenance() {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "core/clock.h"
 #include "core/status.h"
@@ -43,6 +44,9 @@ class App {
   static Result<std::unique_ptr<App>> Create(AppOptions options, const Clock& clock);
 
   net::HttpResponse Handle(const net::HttpRequest& req);
+  // What the HTTP server calls for a WebSocket upgrade: only GET /api/v1/agent/ws with a valid
+  // device credential is accepted; the device is online while it stays open.
+  std::variant<net::WebSocketCallbacks, net::HttpResponse> Upgrade(const net::HttpRequest& req);
   // Security headers and the request id; also applied to responses the HTTP server makes itself.
   void Decorate(const net::HttpRequest* req, net::HttpResponse& resp) const;
 

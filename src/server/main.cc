@@ -4,10 +4,14 @@
 
 #include <filesystem>
 
+#include <algorithm>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
+#include <stop_token>
 #include <thread>
 #include <utility>
 
@@ -141,7 +145,8 @@ int main(int argc, char** argv) {
   server_options.listen = listen;
   server_options.io_threads = io_threads;
   server_options.worker_threads = workers;
-  server_options.max_body_bytes = max_body;
+  // Agent batches may be 4 MiB; the App holds every other route to --max-body.
+  server_options.max_body_bytes = std::max<size_t>(max_body, (4 << 20) + 8192);
   server_options.tls_cert_file = tls_cert;
   server_options.tls_key_file = tls_key;
   vigil::server::App* a = app->get();
@@ -149,7 +154,8 @@ int main(int argc, char** argv) {
       server_options, [a](const vigil::net::HttpRequest& req) { return a->Handle(req); },
       [a](const vigil::net::HttpRequest* req, vigil::net::HttpResponse& resp) {
         a->Decorate(req, resp);
-      });
+      },
+      [a](const vigil::net::HttpRequest& req) { return a->Upgrade(req); });
   if (!server) {
     return Fail(server.error().ToString());
   }
@@ -172,7 +178,24 @@ int main(int argc, char** argv) {
   });
   signal_thread.detach();
 
+  // History roll-ups and retention, every few minutes, off the request path.
+  std::jthread maintenance([a](std::stop_token stop) {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    while (!stop.stop_requested()) {
+      auto report = a->RunMaintenance();
+      if (!report) {
+        vigil::log::Write(spdlog::level::warn, "maintenance failed",
+                          {{"error", report.error().ToString()}});
+      }
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, stop, std::chrono::minutes(5), [] { return false; });
+    }
+  });
+
   srv->Run();
+  maintenance.request_stop();
+  maintenance.join();
   vigil::log::Write(spdlog::level::info, "vigild stopped");
   return 0;
 }
