@@ -1,0 +1,37 @@
+#pragma once
+
+// Public-key pinning of the Vigil server (docs/agent-protocol.md, "Identity"): at enrollment the
+// agent connects once with OpenSSL, verifies the certificate (system CAs, or --ca-file, unless
+// verification is disabled for tests), and records "sha256//" + base64(SHA-256 of the DER
+// SubjectPublicKeyInfo) of the server's certificate: libcurl's CURLOPT_PINNEDPUBLICKEY form.
+// Every later connection (HttpClient, the WebSocket) refuses another key.
+//
+// Thread safety: free functions.
+
+#include <chrono>
+#include <string>
+
+#include "agent/transport/state.h"
+#include "core/status.h"
+
+typedef struct x509_st X509;  // NOLINT(modernize-use-using): OpenSSL's own declaration
+
+namespace vigil::agent::transport {
+
+// "sha256//BASE64" of `cert`'s public key.
+std::string SpkiPin(X509* cert);
+
+struct PinOptions {
+  std::string ca_file;  // PEM bundle to trust instead of the system's ("" = system)
+  bool verify = true;   // false: accept any certificate (tests only)
+  std::chrono::milliseconds timeout{15'000};
+};
+
+// Connects to `server` (which must be https), completes a TLS handshake and returns the pin of
+// the certificate it presented.
+// Errors: kInvalidArgument for a non-TLS address; kUnavailable when the server cannot be reached
+// or the handshake fails; kPermissionDenied when the certificate is not trusted (the message
+// carries OpenSSL's reason).
+Result<std::string> FetchPublicKeyPin(const ServerAddress& server, const PinOptions& options);
+
+}  // namespace vigil::agent::transport
