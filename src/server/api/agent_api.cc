@@ -133,14 +133,21 @@ void RegisterAgentRoutes(Router& router, Services& s) {
           s.metrics.Increment("agent_batches_accepted_total");
           s.metrics.Increment("agent_results_total", {}, static_cast<uint64_t>(outcome.stored));
         }
-        for (const auto& c : outcome.changes) {
-          VIGIL_LOG(info, "check status changed",
-                    {{"device_id", IdToString(c.device_id)},
-                     {"check", c.check},
-                     {"target", c.target},
-                     {"from",
-                      c.from ? std::string(proto::CheckStatusName(*c.from)) : std::string("none")},
-                     {"to", std::string(proto::CheckStatusName(c.to))}});
+        // A first report changes every check from "none": one line then, not hundreds.
+        if (outcome.changes.size() > 5) {
+          VIGIL_LOG(info, "checks changed status",
+                    {{"device_id", IdToString(ctx.device->id)},
+                     {"count", std::to_string(outcome.changes.size())}});
+        } else {
+          for (const auto& c : outcome.changes) {
+            VIGIL_LOG(info, "check status changed",
+                      {{"device_id", IdToString(c.device_id)},
+                       {"check", c.check},
+                       {"target", c.target},
+                       {"from", c.from ? std::string(proto::CheckStatusName(*c.from))
+                                       : std::string("none")},
+                       {"to", std::string(proto::CheckStatusName(c.to))}});
+          }
         }
         return Ok({{"sequence", batch->sequence},
                    {"duplicate", outcome.duplicate},

@@ -1,0 +1,149 @@
+// P1: ingest of agent results over HTTP from a simulated fleet, durable before each reply.
+//
+// A real vigild App on SQLite in a temporary folder behind the real HTTP server on loopback;
+// simulated agents (one HTTP keep-alive connection per client thread, devices enrolled through
+// the API) POST batches to /api/v1/agent/batches. A batch is acknowledged only after its
+// transaction is committed and synced, so results/s here are durable results/s.
+//
+//   build/release/bench/ingest_bench                              # full run
+//   build/release/bench/ingest_bench --benchmark_min_time=0.01    # smoke (CI)
+//
+// Arguments: observations per batch, and client threads. Each observation carries two metrics,
+// like a typical disk or memory result. Figures: bench/README.md.
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "net/http.h"
+#include "net/http_client.h"
+#include "proto/batch.h"
+#include "testing/owner_app.h"
+
+namespace {
+
+using nlohmann::json;
+
+struct Device {
+  std::string credential;
+  std::atomic<uint64_t> sequence{0};
+};
+
+struct Fleet {
+  vigil::SystemClock clock;
+  vigil::testing::OwnerApp owner{"ingest-bench", clock};
+  std::unique_ptr<vigil::net::HttpServer> server;
+  std::thread server_thread;
+  std::string url;
+  std::vector<std::unique_ptr<Device>> devices;
+
+  explicit Fleet(int device_count) {
+    vigil::net::ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.worker_threads = 8;
+    o.max_body_bytes = 5 << 20;
+    vigil::server::App* app = &owner.app();
+    server = std::move(*vigil::net::HttpServer::Create(
+        o, [app](const vigil::net::HttpRequest& r) { return app->Handle(r); }));
+    url = fmt::format("http://127.0.0.1:{}", server->port());
+    server_thread = std::thread([this] { server->Run(); });
+
+    auto client = owner.Handle(owner.Request("POST", "/api/v1/clients", R"({"name":"Fleet"})"));
+    int64_t client_id = json::parse(client.body)["id"];
+    auto token = owner.Handle(
+        owner.Request("POST", fmt::format("/api/v1/clients/{}/enrollment-tokens", client_id),
+                      R"({"max_uses":100000})"));
+    std::string secret = json::parse(token.body)["token"];
+    for (int i = 0; i < device_count; ++i) {
+      vigil::net::HttpRequest req;
+      req.method = "POST";
+      req.target = req.path = "/api/v1/agent/enroll";
+      req.headers = {{"content-type", "application/json"}};
+      req.body = json{{"token", secret}, {"hostname", fmt::format("host-{:05d}", i)}}.dump();
+      auto r = owner.Handle(req);
+      auto d = std::make_unique<Device>();
+      d->credential = json::parse(r.body)["credential"];
+      devices.push_back(std::move(d));
+    }
+  }
+  ~Fleet() {
+    server->Shutdown();
+    server_thread.join();
+  }
+
+  // A batch of `n` observations, pre-encoded with a placeholder for the sequence.
+  static std::pair<std::string, std::string> Template(int n, vigil::TimePoint now) {
+    vigil::proto::Batch b;
+    b.agent_version = "bench";
+    b.sequence = 999'999'999'999;
+    b.sent_at = now;
+    for (int i = 0; i < n; ++i) {
+      vigil::proto::Observation o;
+      o.observed_at = now;
+      o.result.check = "disk";
+      o.result.target = fmt::format("/mnt/volume{}", i);
+      o.result.status = vigil::proto::CheckStatus::kOk;
+      o.result.message = "41% used";
+      o.result.metrics = {{"disk.used_percent", 41.0 + i % 7, "%", 85.0, 95.0, 0.0, 100.0},
+                          {"disk.inodes_used_percent", 3.0, "%", 85.0, 95.0, 0.0, 100.0}};
+      b.observations.push_back(o);
+    }
+    std::string text = vigil::proto::EncodeBatch(b);
+    size_t at = text.find("999999999999");
+    return {text.substr(0, at), text.substr(at + 12)};
+  }
+};
+
+Fleet& Shared() {
+  spdlog::set_level(spdlog::level::warn);  // one log line per status change would dominate
+  static Fleet* f = new Fleet(200);
+  return *f;
+}
+
+void BM_IngestHttp(benchmark::State& state) {
+  Fleet& f = Shared();
+  const int per_batch = static_cast<int>(state.range(0));
+  auto [head, tail] = Fleet::Template(per_batch, f.clock.Now());
+  vigil::net::HttpClient client;
+  // Each thread reports as its own set of devices.
+  size_t device = static_cast<size_t>(state.thread_index()) % f.devices.size();
+  int64_t results = 0;
+  for (auto _ : state) {
+    Device& d = *f.devices[device];
+    device = (device + static_cast<size_t>(state.threads())) % f.devices.size();
+    std::string body = head + std::to_string(++d.sequence) + tail;
+    auto r = client.Send(
+        "POST", f.url + "/api/v1/agent/batches",
+        {{"content-type", "application/json"}, {"authorization", "Bearer " + d.credential}}, body);
+    if (!r || r->status != 200) {
+      state.SkipWithError(r ? r->body.c_str() : r.error().ToString().c_str());
+      break;
+    }
+    results += per_batch;
+  }
+  state.SetItemsProcessed(results);
+  state.counters["results/s"] =
+      benchmark::Counter(static_cast<double>(results), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_IngestHttp)
+    ->ArgNames({"batch"})
+    ->Arg(100)
+    ->Arg(1000)
+    ->Threads(1)
+    ->Threads(4)
+    ->Threads(16)
+    ->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
