@@ -232,6 +232,41 @@ std::variant<net::WebSocketCallbacks, net::HttpResponse> App::Upgrade(const net:
   return cb;
 }
 
+Result<std::string> App::IssueLocalEnrollmentToken() {
+  constexpr std::string_view kInternal = "Internal IT";
+  storage::AuditContext audit;
+  audit.actor_type = domain::ActorType::kSystem;
+  audit.actor_label = "vigild --local-agent-token";
+  audit.now = clock_.Now();
+  storage::ListQuery q;
+  q.search = std::string(kInternal);
+  VIGIL_ASSIGN_OR_RETURN(auto page, accounts_.ListClients(q, std::nullopt));
+  std::optional<ClientId> client;
+  for (const auto& c : page.items) {
+    if (c.name == kInternal) {
+      client = c.id;
+    }
+  }
+  if (!client) {
+    domain::Client c;
+    c.name = std::string(kInternal);
+    c.notes = "The provider's own machines.";
+    VIGIL_ASSIGN_OR_RETURN(auto created, accounts_.CreateClient(c, audit));
+    client = created.id;
+  }
+  domain::EnrollmentToken t;
+  t.client_id = *client;
+  t.kind = "server";
+  t.label = "local agent";
+  t.max_uses = 1;
+  t.expires_at = audit.now + std::chrono::hours(1);
+  std::string secret = "vge_" + crypto::RandomToken(32);
+  t.prefix = secret.substr(0, 10);
+  VIGIL_RETURN_IF_ERROR(
+      devices_.CreateEnrollmentToken(t, crypto::Sha256Hex(secret), std::nullopt, audit).status());
+  return secret;
+}
+
 Result<storage::MaintenanceReport> App::RunMaintenance() {
   return devices_.RollUpAndPrune(clock_.Now(), options_.retention);
 }

@@ -59,6 +59,11 @@ class App {
   // every few minutes.
   Result<storage::MaintenanceReport> RunMaintenance();
 
+  // A one-use enrollment token (valid one hour) for an agent on vigild's own machine, for the
+  // client "Internal IT" (created when missing): how the README's first command watches the
+  // machine it runs on.
+  Result<std::string> IssueLocalEnrollmentToken();
+
   const api::Router& router() const { return router_; }
   storage::Database& db() { return *db_; }
   storage::AccountsRepo& accounts() { return accounts_; }

@@ -1,5 +1,8 @@
 // vigild: the Vigil server. Wires the store, the API and the HTTP server together.
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
   int workers = 8;
   size_t max_body = 1 << 20;
   bool fast_hash = false;
+  std::string local_agent_token;
 
   cli.add_option("--listen", listen, "address and port to listen on (port 0: any free port)")
       ->capture_default_str();
@@ -82,6 +86,9 @@ int main(int argc, char** argv) {
   cli.add_option("--backup", backup_to,
                  "write a consistent copy of the SQLite store to this file and exit "
                  "(safe while another vigild serves it)");
+  cli.add_option("--local-agent-token", local_agent_token,
+                 "write a one-use enrollment token for an agent on this machine to this file "
+                 "(mode 0600; client \"Internal IT\")");
   cli.add_flag("--insecure-fast-password-hashing", fast_hash,
                "use Argon2id's minimum cost (tests only)")
       ->group("");
@@ -139,6 +146,19 @@ int main(int argc, char** argv) {
         "  This password is shown only once. Sign in and change it.\n\n",
         owner_email.c_str(), (*owner)->c_str());
     std::fflush(stdout);
+  }
+
+  if (!local_agent_token.empty()) {
+    auto token = (*app)->IssueLocalEnrollmentToken();
+    if (!token) {
+      return Fail("cannot issue the local agent's enrollment token: " + token.error().ToString());
+    }
+    int fd = ::open(local_agent_token.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || ::fchmod(fd, 0600) != 0 ||
+        ::write(fd, token->data(), token->size()) != static_cast<ssize_t>(token->size())) {
+      return Fail("cannot write " + local_agent_token);
+    }
+    ::close(fd);
   }
 
   vigil::net::ServerOptions server_options;
