@@ -50,11 +50,21 @@ struct PresenceClient::Session {
   asio::io_context io;
   std::function<void()> close;  // set by the typed session; runs on io's thread
 
+  std::unique_ptr<asio::steady_timer> deadline;  // bounds Shutdown(); io's thread only
+
+  // Closes the connection politely, and stops `io` after two seconds whatever is still pending
+  // (a handshake waiting on a silent server), so that Stop() never waits for a network timeout.
   void Shutdown() {
     asio::post(io, [this] {
       if (close) {
         close();
       }
+      deadline = std::make_unique<asio::steady_timer>(io, std::chrono::seconds(2));
+      deadline->async_wait([this](beast::error_code ec) {
+        if (!ec) {
+          io.stop();
+        }
+      });
     });
   }
 };
