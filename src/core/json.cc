@@ -380,8 +380,8 @@ const Json* ObjectReader::OptObject(std::string_view name) {
   return v;
 }
 
-Status ObjectReader::Finish() {
-  if (!not_object_) {
+Status ObjectReader::Finish(Unknown unknown) {
+  if (!not_object_ && unknown == Unknown::kRefuse) {
     for (auto it = j_.begin(); it != j_.end(); ++it) {
       if (seen_.find(it.key()) == seen_.end()) {
         std::string key = TruncateUtf8(it.key(), 64);

@@ -81,7 +81,10 @@ class ObjectReader {
   void AddError(std::string_view name, std::string detail);
 
   // Unknown fields become errors here. Returns OK or kInvalidArgument with every FieldError.
-  Status Finish();
+  enum class Unknown { kRefuse, kIgnore };
+  // kIgnore is for replies from a server, which is upgraded before its agents and may add
+  // fields; requests to the server always refuse them.
+  Status Finish(Unknown unknown = Unknown::kRefuse);
 
  private:
   const Json* Get(std::string_view name);

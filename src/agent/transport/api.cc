@@ -124,7 +124,7 @@ Result<EnrollReply> AgentApi::Enroll(const EnrollRequest& request) {
       break;
     }
   }
-  Status s = r.Finish();
+  Status s = r.Finish(json::ObjectReader::Unknown::kIgnore);
   if (!s.ok()) {
     return BadReply("enroll", s);
   }
@@ -142,7 +142,7 @@ Result<BatchReply> AgentApi::PostBatch(std::string_view payload) {
   reply.sequence = static_cast<uint64_t>(r.Int("sequence", 1, INT64_MAX));
   reply.duplicate = r.Bool("duplicate");
   reply.config_revision = r.OptInt("config_revision", 0, INT64_MAX).value_or(0);
-  Status s = r.Finish();
+  Status s = r.Finish(json::ObjectReader::Unknown::kIgnore);
   if (!s.ok()) {
     return BadReply("batch", s);
   }
