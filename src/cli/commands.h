@@ -183,6 +183,7 @@ void AddSessionCommands(CLI::App& app, Registry& reg, GlobalFlags& global);
 void AddAdminCommands(CLI::App& app, Registry& reg);   // tokens audit backup
 void AddClientCommands(CLI::App& app, Registry& reg);  // clients sites contacts
 void AddUserCommands(CLI::App& app, Registry& reg);    // users
+void AddDeviceCommands(CLI::App& app, Registry& reg);  // enrollment-tokens devices
 
 // Usage error for an update without any field flag.
 Status NothingToUpdate();

@@ -78,6 +78,7 @@ int Run(int argc, char** argv) {
   vigil::cli::Registry reg;
   vigil::cli::AddSessionCommands(app, reg, flags);
   vigil::cli::AddClientCommands(app, reg);
+  vigil::cli::AddDeviceCommands(app, reg);
   vigil::cli::AddUserCommands(app, reg);
   vigil::cli::AddAdminCommands(app, reg);
 
