@@ -344,7 +344,13 @@ int Run(const Flags& f) {
   if (f.once) {
     scheduler.RunOnce();
     sender.Start();
-    bool drained = sender.WaitDrained(kOnceDeliveryTimeout);
+    // A refused credential will not heal by waiting: stop at once then.
+    bool drained = false;
+    auto deadline = std::chrono::steady_clock::now() + kOnceDeliveryTimeout;
+    while (!drained && std::chrono::steady_clock::now() < deadline &&
+           sender.last_error().code() != ErrorCode::kUnauthenticated) {
+      drained = sender.WaitDrained(std::chrono::milliseconds(250));
+    }
     Status last = sender.last_error();
     sender.Stop();
     stop_signal_thread();
