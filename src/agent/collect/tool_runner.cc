@@ -85,12 +85,13 @@ std::vector<std::string> BuildEnvironment(const ToolRequest& request) {
       {"PATH", std::string(kSearchPath)},
       {"LANG", "C"},
       {"HOME", home != nullptr && home[0] == '/' ? home : "/root"}};
-  for (const auto& [k, v] : request.env) {
-    auto it = std::find_if(vars.begin(), vars.end(), [&](const auto& p) { return p.first == k; });
+  for (const auto& var : request.env) {
+    auto it = std::find_if(vars.begin(), vars.end(),
+                           [&](const auto& p) { return p.first == var.first; });
     if (it != vars.end()) {
-      it->second = v;
+      it->second = var.second;
     } else {
-      vars.emplace_back(k, v);
+      vars.push_back(var);
     }
   }
   std::vector<std::string> out;
