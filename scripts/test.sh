@@ -33,6 +33,9 @@ for bench in build/release/bench/*_bench; do
   [[ -x "$bench" ]] || continue
   "$bench" --benchmark_min_time=0.01 >/dev/null || { echo "test: $bench failed" >&2; failed=1; }
 done
+for bench in bench/*.sh; do
+  "$bench" --smoke || { echo "test: $bench failed" >&2; failed=1; }
+done
 
 if [[ "${VIGIL_TEST_QUICK:-0}" != "1" ]]; then
   step "asan build (clang, ASan + UBSan, fuzzers)"
