@@ -276,7 +276,6 @@ TEST_P(DevicesApiTest, HistoryRollsUpHourlyAndRawResultsExpire) {
   }
   EXPECT_EQ(f.Count("check_results"), 0);
   EXPECT_EQ(f.Count("check_rollups"), 2);
-
 }
 
 TEST_P(DevicesApiTest, InventoryKeepsItsChangeHistory) {

@@ -1,7 +1,7 @@
 // vigil-agent: the endpoint daemon. main only wires the subcommands (commands.h).
 
-#include <CLI/CLI.hpp>
 #include <malloc.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <string>

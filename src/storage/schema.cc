@@ -151,7 +151,6 @@ CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()
 )sql";
 
-
 // Devices and what their agents report (the agent issue).
 constexpr std::string_view kDevices = R"sql(
 CREATE TABLE enrollment_tokens (

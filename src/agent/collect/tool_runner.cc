@@ -86,8 +86,8 @@ std::vector<std::string> BuildEnvironment(const ToolRequest& request) {
       {"LANG", "C"},
       {"HOME", home != nullptr && home[0] == '/' ? home : "/root"}};
   for (const auto& var : request.env) {
-    auto it = std::find_if(vars.begin(), vars.end(),
-                           [&](const auto& p) { return p.first == var.first; });
+    auto it =
+        std::find_if(vars.begin(), vars.end(), [&](const auto& p) { return p.first == var.first; });
     if (it != vars.end()) {
       it->second = var.second;
     } else {
