@@ -392,14 +392,7 @@ Status ObjectReader::Finish(Unknown unknown) {
   if (errors_.empty()) {
     return Status::Ok();
   }
-  Status s(ErrorCode::kInvalidArgument,
-           errors_.size() == 1 ? errors_[0].field + ": " + errors_[0].detail
-                               : fmt::format("{} fields are invalid (first: {}: {})",
-                                             errors_.size(), errors_[0].field, errors_[0].detail));
-  for (auto& e : errors_) {
-    s.WithField(e.field, e.detail);
-  }
-  return s;
+  return FieldsInvalid(errors_);
 }
 
 }  // namespace vigil::json

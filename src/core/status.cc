@@ -1,5 +1,7 @@
 #include "core/status.h"
 
+#include <fmt/format.h>
+
 namespace vigil {
 
 std::string_view ErrorCodeName(ErrorCode code) {
@@ -109,6 +111,21 @@ Status& Status::WithField(std::string field, std::string detail) {
   }
   field_errors_.push_back({std::move(field), std::move(detail)});
   return *this;
+}
+
+Status FieldsInvalid(std::vector<FieldError> errors) {
+  if (errors.empty()) {
+    return Status(ErrorCode::kInvalidArgument, "invalid input");
+  }
+  std::string message = errors.size() == 1
+                            ? errors[0].field + ": " + errors[0].detail
+                            : fmt::format("{} fields are invalid (first: {}: {})", errors.size(),
+                                          errors[0].field, errors[0].detail);
+  Status s(ErrorCode::kInvalidArgument, std::move(message));
+  for (FieldError& e : errors) {
+    s.WithField(std::move(e.field), std::move(e.detail));
+  }
+  return s;
 }
 
 std::string Status::ToString() const {

@@ -84,6 +84,9 @@ class [[nodiscard]] Status {
 inline Status InvalidArgument(std::string msg) {
   return Status(ErrorCode::kInvalidArgument, std::move(msg));
 }
+// kInvalidArgument carrying every one of `errors` (at least one), with a message that names the
+// first: "name: is required" or "3 fields are invalid (first: name: is required)".
+Status FieldsInvalid(std::vector<FieldError> errors);
 inline Status FieldInvalid(std::string field, std::string detail) {
   Status s(ErrorCode::kInvalidArgument, "");
   s.WithField(std::move(field), std::move(detail));

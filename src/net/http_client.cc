@@ -2,6 +2,7 @@
 // keeps the connection cache, so consecutive requests to one server reuse the connection.
 
 #include "net/http_client.h"
+#include "core/strings.h"
 
 #include <curl/curl.h>
 
@@ -20,17 +21,6 @@ namespace {
 constexpr size_t kHardMaxResponseBytes = size_t{64} << 20;
 
 char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 bool IsToken(std::string_view s) {
   if (s.empty()) {
@@ -93,11 +83,12 @@ size_t OnHeader(char* data, size_t size, size_t nitems, void* user) {
   if (colon == std::string_view::npos || colon == 0) {
     return n;  // the blank line ending the header, or a malformed line
   }
-  std::string name(Trim(line.substr(0, colon)));
+  std::string name(TrimSpace(line.substr(0, colon)));
   for (char& c : name) {
     c = AsciiLower(c);
   }
-  sink->response->headers.emplace_back(std::move(name), std::string(Trim(line.substr(colon + 1))));
+  sink->response->headers.emplace_back(std::move(name),
+                                       std::string(TrimSpace(line.substr(colon + 1))));
   return n;
 }
 

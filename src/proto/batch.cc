@@ -380,15 +380,7 @@ struct Decoder {
     if (errors.empty()) {
       return b;
     }
-    std::string message = errors.size() == 1
-                              ? errors[0].field + ": " + errors[0].detail
-                              : fmt::format("{} fields are invalid (first: {}: {})", errors.size(),
-                                            errors[0].field, errors[0].detail);
-    Status s(ErrorCode::kInvalidArgument, std::move(message));
-    for (FieldError& e : errors) {
-      s.WithField(std::move(e.field), std::move(e.detail));
-    }
-    return s;
+    return FieldsInvalid(std::move(errors));
   }
 };
 

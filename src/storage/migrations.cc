@@ -1,4 +1,5 @@
 #include "storage/migrations.h"
+#include "core/strings.h"
 
 #include <chrono>
 #include <string>
@@ -23,15 +24,6 @@ void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
 
 bool IsBlank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
-
-std::string_view Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
 }
 
 int64_t NowMs() {
@@ -70,9 +62,9 @@ std::vector<std::string> RenderMigration(const Migration& m, Dialect dialect) {
       eol = text.size();
     }
     std::string_view line(text.data() + pos, eol - pos);
-    if (Trim(line) == "--;") {
+    if (TrimSpace(line) == "--;") {
       if (!IsBlank(current)) {
-        statements.push_back(std::string(Trim(current)));
+        statements.push_back(std::string(TrimSpace(current)));
       }
       current.clear();
     } else {
@@ -82,7 +74,7 @@ std::vector<std::string> RenderMigration(const Migration& m, Dialect dialect) {
     pos = eol + 1;
   }
   if (!IsBlank(current)) {
-    statements.push_back(std::string(Trim(current)));
+    statements.push_back(std::string(TrimSpace(current)));
   }
   return statements;
 }

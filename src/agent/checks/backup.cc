@@ -24,18 +24,6 @@ using std::chrono::seconds;
 constexpr size_t kMaxMessageBytes = 300;
 constexpr size_t kMaxStderrDetailBytes = 2000;
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool ContainsNoCase(std::string_view hay, std::string_view needle) {
@@ -147,7 +135,7 @@ std::string FormatAge(seconds age) {
 std::string FirstNonEmptyLine(std::string_view text) {
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = Trim(text.substr(0, nl));
+    std::string_view line = TrimSpace(text.substr(0, nl));
     if (!line.empty()) {
       return SanitizeText(line, kMaxMessageBytes - 60);
     }
@@ -290,7 +278,7 @@ proto::CheckResult ClassifyBackupToolError(std::string_view tool, int exit_code,
   r.details["exit_code"] = std::to_string(exit_code);
   std::string_view head = stderr_text.substr(0, 64 * 1024);  // messages come first
   if (!head.empty()) {
-    r.details["stderr"] = SanitizeText(Trim(head), kMaxStderrDetailBytes, /*one_line=*/false);
+    r.details["stderr"] = SanitizeText(TrimSpace(head), kMaxStderrDetailBytes, /*one_line=*/false);
   }
   // Exit codes: restic 0.17 has 10 (no repository), 11 (lock failed), 12 (wrong password); borg
   // 1.4 has 13 (Repository.DoesNotExist), 52 (PassphraseWrong), 70..75 (lock errors). Older
@@ -331,7 +319,7 @@ Result<TimePoint> ParseMarkerFile(std::string_view content, TimePoint mtime) {
   if (content.size() >= 3 && content.substr(0, 3) == "\xEF\xBB\xBF") {
     content.remove_prefix(3);  // a BOM from Windows editors
   }
-  std::string_view line = Trim(content.substr(0, content.find('\n')));
+  std::string_view line = TrimSpace(content.substr(0, content.find('\n')));
   if (line.empty()) {
     return mtime;
   }

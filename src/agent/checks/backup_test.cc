@@ -1,4 +1,5 @@
 #include "agent/checks/backup.h"
+#include "agent/checks/test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +13,8 @@
 
 namespace vigil::checks {
 namespace {
+
+using namespace vigil::checks::testing;  // NOLINT: test helpers
 
 using proto::CheckStatus;
 using std::chrono::hours;
@@ -29,21 +32,6 @@ std::string ReadTestdata(const std::string& name) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-TimePoint At(std::string_view rfc3339) {
-  auto t = ParseRfc3339(rfc3339);
-  EXPECT_TRUE(t.has_value()) << rfc3339;
-  return t.value_or(TimePoint());
-}
-
-const proto::Metric* FindMetric(const proto::CheckResult& r, std::string_view name) {
-  for (const auto& m : r.metrics) {
-    if (m.name == name) {
-      return &m;
-    }
-  }
-  return nullptr;
 }
 
 // --- ParseRfc3339 ---

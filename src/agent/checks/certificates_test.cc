@@ -1,4 +1,5 @@
 #include "agent/checks/certificates.h"
+#include "agent/checks/test_util.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -16,18 +17,9 @@
 namespace vigil::checks {
 namespace {
 
+using namespace vigil::checks::testing;  // NOLINT: test helpers
+
 using proto::CheckStatus;
-
-std::string ReadSystemTestdata(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::path(__FILE__).parent_path() / "testdata" / "system";
-  std::ifstream in(dir / name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "missing test data " << (dir / name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-TimePoint At(std::string_view rfc3339) { return ParseRfc3339(rfc3339).value(); }
 
 // A self-signed EC certificate valid from now + from_days to now + to_days, as PEM, made with
 // OpenSSL's API (as `openssl req -x509` would).

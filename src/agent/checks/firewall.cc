@@ -16,16 +16,6 @@ using json::Json;
 
 constexpr size_t kMaxNameBytes = 256;
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -137,7 +127,7 @@ Result<FirewallRuleset> ParseIptablesSave(std::string_view text) {
   size_t line_no = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = Trim(text.substr(0, nl));
+    std::string_view line = TrimSpace(text.substr(0, nl));
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     ++line_no;
     if (line.empty() || line.front() == '#') {
@@ -166,7 +156,7 @@ Result<FirewallRuleset> ParseIptablesSave(std::string_view text) {
       size_t sp = rest.find(' ');
       std::string_view name = rest.substr(0, sp);
       std::string_view policy =
-          sp == std::string_view::npos ? std::string_view() : Trim(rest.substr(sp + 1));
+          sp == std::string_view::npos ? std::string_view() : TrimSpace(rest.substr(sp + 1));
       policy = policy.substr(0, policy.find(' '));
       if (table == "filter" && name == "INPUT") {
         InputChain ic{.family = "ipv4",
@@ -182,7 +172,7 @@ Result<FirewallRuleset> ParseIptablesSave(std::string_view text) {
     }
     if (line.starts_with("-A ") || line.starts_with("-I ")) {
       ++rs.rules;
-      std::string_view rest = Trim(line.substr(3));
+      std::string_view rest = TrimSpace(line.substr(3));
       std::string_view chain = rest.substr(0, rest.find(' '));
       if (table == "filter" && chain == "INPUT" && input != kNone) {
         ++rs.input_chains[input].rules;
@@ -196,14 +186,14 @@ bool ParseUfwConfEnabled(std::string_view text) {
   bool enabled = false;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = Trim(text.substr(0, nl));
+    std::string_view line = TrimSpace(text.substr(0, nl));
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     if (!line.starts_with("ENABLED=")) {
       continue;
     }
-    std::string_view v = Trim(line.substr(8));
+    std::string_view v = TrimSpace(line.substr(8));
     if (size_t hash = v.find('#'); hash != std::string_view::npos) {
-      v = Trim(v.substr(0, hash));
+      v = TrimSpace(v.substr(0, hash));
     }
     if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
       v = v.substr(1, v.size() - 2);
@@ -216,7 +206,7 @@ bool ParseUfwConfEnabled(std::string_view text) {
 std::optional<bool> ParseUfwStatus(std::string_view text) {
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = Trim(text.substr(0, nl));
+    std::string_view line = TrimSpace(text.substr(0, nl));
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     if (line == "Status: active") {
       return true;

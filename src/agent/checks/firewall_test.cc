@@ -1,4 +1,5 @@
 #include "agent/checks/firewall.h"
+#include "agent/checks/test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -12,25 +13,9 @@
 namespace vigil::checks {
 namespace {
 
+using namespace vigil::checks::testing;  // NOLINT: test helpers
+
 using proto::CheckStatus;
-
-std::string ReadSystemTestdata(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::path(__FILE__).parent_path() / "testdata" / "system";
-  std::ifstream in(dir / name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "missing test data " << (dir / name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-const proto::Metric* FindMetric(const proto::CheckResult& r, std::string_view name) {
-  for (const auto& m : r.metrics) {
-    if (m.name == name) {
-      return &m;
-    }
-  }
-  return nullptr;
-}
 
 TEST(ParseNftJsonTest, RecordedEmptyRuleset) {
   auto rs = ParseNftJson(ReadSystemTestdata("nft_empty.json"));

@@ -18,20 +18,6 @@ constexpr int kMaxProcessors = 1 << 20;
 // Year 9999's last second: the latest boot time proto::Inventory can carry.
 constexpr int64_t kMaxUnixSeconds = 253402300799;
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && IsSpace(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Calls `f(line)` for each line of `text` (without its '\n').
 template <typename F>
 void ForEachLine(std::string_view text, F&& f) {
@@ -79,7 +65,7 @@ std::string Lower(std::string_view s) {
 
 // The value of an os-release line after '=': quotes removed, escapes in double quotes resolved.
 std::string OsReleaseValue(std::string_view v) {
-  v = Trim(v);
+  v = TrimSpace(v);
   if (v.empty()) {
     return "";
   }
@@ -124,13 +110,13 @@ std::string FormatGiB(uint64_t bytes) {
 }  // namespace
 
 std::string CleanInventoryText(std::string_view s) {
-  s = Trim(s);
+  s = TrimSpace(s);
   // Bound the work before sanitizing: a few bytes more than the limit is enough to cut well.
   if (s.size() > kMaxInventoryText * 2) {
     s = s.substr(0, kMaxInventoryText * 2);
   }
   std::string clean = SanitizeText(s, std::numeric_limits<size_t>::max(), true);
-  std::string_view t = Trim(clean);
+  std::string_view t = TrimSpace(clean);
   if (t.size() <= kMaxInventoryText) {
     return std::string(t);
   }
@@ -139,14 +125,14 @@ std::string CleanInventoryText(std::string_view s) {
   while (cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) {
     --cut;
   }
-  return std::string(Trim(t.substr(0, cut)));
+  return std::string(TrimSpace(t.substr(0, cut)));
 }
 
 OsRelease ParseOsRelease(std::string_view text) {
   OsRelease os;
   std::string version_id;
   ForEachLine(text, [&](std::string_view line) {
-    line = Trim(line);
+    line = TrimSpace(line);
     if (line.empty() || line.front() == '#') {
       return true;
     }
@@ -189,8 +175,8 @@ CpuInfo ParseCpuInfo(std::string_view text) {
     if (colon == std::string_view::npos) {
       return true;
     }
-    std::string_view key = Trim(line.substr(0, colon));
-    std::string_view value = Trim(line.substr(colon + 1));
+    std::string_view key = TrimSpace(line.substr(0, colon));
+    std::string_view value = TrimSpace(line.substr(colon + 1));
     if (key == "processor") {
       if (info.processors < kMaxProcessors) {
         ++info.processors;
@@ -219,13 +205,13 @@ std::optional<uint64_t> ParseMemTotalBytes(std::string_view meminfo) {
     if (!line.starts_with("MemTotal:")) {
       return true;
     }
-    std::string_view rest = Trim(line.substr(9));
+    std::string_view rest = TrimSpace(line.substr(9));
     size_t end = 0;
     while (end < rest.size() && rest[end] >= '0' && rest[end] <= '9') {
       ++end;
     }
     auto n = ParseDecimal(rest.substr(0, end));
-    std::string_view unit = Trim(rest.substr(end));
+    std::string_view unit = TrimSpace(rest.substr(end));
     if (!n) {
       return false;
     }
@@ -289,7 +275,7 @@ bool IsVirtualBlockDevice(std::string_view name) {
 }
 
 std::optional<uint64_t> ParseBlockSizeBytes(std::string_view size_file) {
-  auto sectors = ParseDecimal(Trim(size_file));
+  auto sectors = ParseDecimal(TrimSpace(size_file));
   if (!sectors || *sectors > std::numeric_limits<uint64_t>::max() / 512) {
     return std::nullopt;
   }
@@ -301,7 +287,7 @@ std::string DiskSerial(std::string_view serial_file, std::string_view wwid_file)
   if (!serial.empty()) {
     return serial;
   }
-  std::string_view wwid = Trim(wwid_file);
+  std::string_view wwid = TrimSpace(wwid_file);
   if (wwid.starts_with("t10.")) {
     // "t10.ATA     QEMU HARDDISK                           QM00001": the last word.
     size_t space = wwid.find_last_of(" \t");
@@ -314,7 +300,7 @@ std::string DiskSerial(std::string_view serial_file, std::string_view wwid_file)
 }
 
 std::string ParseMacAddress(std::string_view address_file) {
-  std::string mac = Lower(Trim(address_file));
+  std::string mac = Lower(TrimSpace(address_file));
   if (mac.size() < 2 || (mac.size() + 1) % 3 != 0 || (mac.size() + 1) / 3 > 32) {
     return "";
   }
@@ -340,13 +326,13 @@ int64_t CountDpkgInstalled(std::string_view status_file) {
     if (!line.empty() && line.back() == '\r') {
       line.remove_suffix(1);
     }
-    if (Trim(line).empty()) {
+    if (TrimSpace(line).empty()) {
       counted = false;
       return true;
     }
     if (!counted && line.starts_with("Status:")) {
       // "Status: install ok installed": want, error flag, state. Held packages are installed too.
-      std::string_view v = Trim(line.substr(7));
+      std::string_view v = TrimSpace(line.substr(7));
       if (v == "install ok installed" || v == "hold ok installed") {
         ++count;
         counted = true;
@@ -363,7 +349,7 @@ std::optional<TimePoint> ParseBootTime(std::string_view proc_stat) {
     if (!line.starts_with("btime ")) {
       return true;
     }
-    auto s = ParseDecimal(Trim(line.substr(6)));
+    auto s = ParseDecimal(TrimSpace(line.substr(6)));
     if (s && *s <= static_cast<uint64_t>(kMaxUnixSeconds)) {
       out = FromUnixMillis(static_cast<int64_t>(*s) * 1000);
     }

@@ -16,16 +16,6 @@ namespace {
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && IsSpace(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Parses a number at the start of `s`; returns it and how many bytes it used (0: none).
 std::pair<double, size_t> NumberPrefix(std::string_view s) {
   size_t skip = (!s.empty() && s.front() == '+') ? 1 : 0;
@@ -248,7 +238,7 @@ proto::CheckResult ParsePluginOutput(int exit_code, std::string_view text, std::
     if (bar != std::string_view::npos) {
       in_perf_lines = true;
       perf.Parse(line.substr(bar + 1));
-      long_line = Trim(long_line);
+      long_line = TrimSpace(long_line);
     }
     if (long_text.size() < kMaxPluginLongTextBytes && !(in_perf_lines && long_line.empty())) {
       if (!long_text.empty()) {
@@ -265,7 +255,7 @@ proto::CheckResult ParsePluginOutput(int exit_code, std::string_view text, std::
     r.details["long_text"] = std::move(long_text);
   }
 
-  std::string message = SanitizeText(Trim(first_text), kMaxPluginMessageBytes);
+  std::string message = SanitizeText(TrimSpace(first_text), kMaxPluginMessageBytes);
   if (message.empty()) {
     message = "(no output)";
   }

@@ -1,4 +1,5 @@
 #include "agent/checks/plugin.h"
+#include "agent/checks/test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,8 @@
 
 namespace vigil::checks {
 namespace {
+
+using namespace vigil::checks::testing;  // NOLINT: test helpers
 
 using proto::CheckStatus;
 
@@ -34,15 +37,6 @@ std::string ReadTestdata(const std::string& name) {
 
 proto::CheckResult ParseRecorded(const std::string& name, int exit_code) {
   return ParsePluginOutput(exit_code, ReadTestdata(name), "check");
-}
-
-const proto::Metric* FindMetric(const proto::CheckResult& r, std::string_view name) {
-  for (const auto& m : r.metrics) {
-    if (m.name == name) {
-      return &m;
-    }
-  }
-  return nullptr;
 }
 
 TEST(PluginRecordedTest, EveryRecordedOutputParsesCleanly) {

@@ -12,18 +12,8 @@
 namespace vigil::checks {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 bool ParseCount(std::string_view s, int64_t& out) {
-  s = Trim(s);
+  s = TrimSpace(s);
   if (s.empty() || s.size() > 12) {
     return false;
   }
@@ -32,7 +22,7 @@ bool ParseCount(std::string_view s, int64_t& out) {
 }
 
 bool ParseNumber(std::string_view s, double& out) {
-  s = Trim(s);
+  s = TrimSpace(s);
   if (s.empty() || s.size() > 32) {
     return false;
   }
@@ -42,11 +32,11 @@ bool ParseNumber(std::string_view s, double& out) {
 
 // "N <suffix>" at the end of a comma-separated part: returns the number part or "".
 std::string_view Before(std::string_view part, std::string_view suffix) {
-  part = Trim(part);
+  part = TrimSpace(part);
   if (!part.ends_with(suffix)) {
     return {};
   }
-  return Trim(part.substr(0, part.size() - suffix.size()));
+  return TrimSpace(part.substr(0, part.size() - suffix.size()));
 }
 
 std::vector<std::string_view> SplitComma(std::string_view s) {
@@ -68,7 +58,7 @@ void ParseRtt(std::string_view line, PingStats& st) {
   if (eq == std::string_view::npos) {
     return;
   }
-  std::string_view values = Trim(line.substr(eq + 1));
+  std::string_view values = TrimSpace(line.substr(eq + 1));
   values = values.substr(0, values.find(' '));
   double v[3] = {0, 0, 0};
   for (double& x : v) {
@@ -97,7 +87,7 @@ Result<PingStats> ParsePingOutput(std::string_view text) {
   bool summary = false;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = Trim(text.substr(0, nl));
+    std::string_view line = TrimSpace(text.substr(0, nl));
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     if (line.find("packets transmitted") != std::string_view::npos) {
       bool have_loss = false;

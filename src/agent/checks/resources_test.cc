@@ -1,4 +1,5 @@
 #include "agent/checks/resources.h"
+#include "agent/checks/test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -7,16 +8,9 @@
 namespace vigil::checks {
 namespace {
 
-using proto::CheckStatus;
+using namespace vigil::checks::testing;  // NOLINT: test helpers
 
-const proto::Metric* FindMetric(const proto::CheckResult& r, std::string_view name) {
-  for (const auto& m : r.metrics) {
-    if (m.name == name) {
-      return &m;
-    }
-  }
-  return nullptr;
-}
+using proto::CheckStatus;
 
 // --- /proc/stat ---
 

@@ -13,24 +13,6 @@ namespace {
 constexpr size_t kMaxStateBytes = 64;
 constexpr size_t kMaxNamesInDetails = 30;
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-std::string_view NextToken(std::string_view& s) {
-  s = Trim(s);
-  size_t end = s.find_first_of(" \t");
-  std::string_view tok = s.substr(0, end);
-  s.remove_prefix(end == std::string_view::npos ? s.size() : end);
-  return tok;
-}
-
 }  // namespace
 
 Result<UnitState> ParseSystemctlShow(std::string_view text) {
@@ -40,14 +22,14 @@ Result<UnitState> ParseSystemctlShow(std::string_view text) {
   UnitState st;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = Trim(text.substr(0, nl));
+    std::string_view line = TrimSpace(text.substr(0, nl));
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) {
       continue;
     }
     std::string_view key = line.substr(0, eq);
-    std::string value = SanitizeText(Trim(line.substr(eq + 1)), kMaxStateBytes);
+    std::string value = SanitizeText(TrimSpace(line.substr(eq + 1)), kMaxStateBytes);
     if (key == "LoadState") {
       st.load_state = std::move(value);
     } else if (key == "ActiveState") {
@@ -70,13 +52,13 @@ Result<FailedUnits> ParseFailedUnits(std::string_view text) {
   size_t line_no = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = Trim(text.substr(0, nl));
+    std::string_view line = TrimSpace(text.substr(0, nl));
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     ++line_no;
     // Older systemd marks failed units with "●" (U+25CF) or "*" even with --plain.
     for (std::string_view bullet : {"\xE2\x97\x8F", "*"}) {
       if (line.starts_with(bullet)) {
-        line = Trim(line.substr(bullet.size()));
+        line = TrimSpace(line.substr(bullet.size()));
       }
     }
     if (line.empty() || line.starts_with("UNIT ") || line.starts_with("LOAD ") ||
@@ -97,7 +79,7 @@ Result<FailedUnits> ParseFailedUnits(std::string_view text) {
     ++out.count;
     if (out.units.size() < kMaxFailedUnitsKept) {
       out.units.push_back({.name = SanitizeText(name, kMaxUnitNameBytes),
-                           .description = SanitizeText(Trim(rest), 256)});
+                           .description = SanitizeText(TrimSpace(rest), 256)});
     }
   }
   return out;

@@ -1,4 +1,5 @@
 #include "agent/checks/services.h"
+#include "agent/checks/test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -12,19 +13,12 @@
 namespace vigil::checks {
 namespace {
 
+using namespace vigil::checks::testing;  // NOLINT: test helpers
+
 using proto::CheckStatus;
 
 // systemd does not run on the build machine: the systemctl outputs in testdata/system are
 // hand-written in systemd 252's format (see its README.md).
-std::string ReadSystemTestdata(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::path(__FILE__).parent_path() / "testdata" / "system";
-  std::ifstream in(dir / name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "missing test data " << (dir / name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 TEST(ParseSystemctlShowTest, KeyValueLinesInAnyOrder) {
   auto st = ParseSystemctlShow(ReadSystemTestdata("systemctl_show_active.txt"));
   ASSERT_TRUE(st.has_value()) << st.error().ToString();

@@ -16,29 +16,10 @@ namespace {
 constexpr size_t kMaxRebootPackages = 100;
 constexpr size_t kMaxDetailNames = 30;
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-// Splits off the next whitespace-separated token of `s`.
-std::string_view NextToken(std::string_view& s) {
-  s = Trim(s);
-  size_t end = s.find_first_of(" \t");
-  std::string_view tok = s.substr(0, end);
-  s.remove_prefix(end == std::string_view::npos ? s.size() : end);
-  return tok;
-}
-
 // Takes "[...]" (when `open` is '[') or "(...)" at the front of `s` (after blanks). Returns false
 // for an unterminated group; `found` says whether there was one.
 bool TakeGroup(std::string_view& s, char open, char close, bool& found, std::string_view& inner) {
-  s = Trim(s);
+  s = TrimSpace(s);
   found = false;
   if (s.empty() || s.front() != open) {
     return true;
@@ -58,7 +39,7 @@ bool TakeGroup(std::string_view& s, char open, char close, bool& found, std::str
   return false;
 }
 
-std::string Field(std::string_view s) { return SanitizeText(Trim(s), kMaxAptFieldBytes); }
+std::string Field(std::string_view s) { return SanitizeText(TrimSpace(s), kMaxAptFieldBytes); }
 
 bool ContainsNoCase(std::string_view hay, std::string_view needle) {
   auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
@@ -128,11 +109,11 @@ Result<AptSimulation> ParseAptSimulation(std::string_view text) {
     std::string_view origins = paren;
     u.new_version = Field(NextToken(origins));
     // Drop the trailing architecture "[amd64]".
-    origins = Trim(origins);
+    origins = TrimSpace(origins);
     if (origins.ends_with(']')) {
       size_t open = origins.rfind('[');
       if (open != std::string_view::npos) {
-        origins = Trim(origins.substr(0, open));
+        origins = TrimSpace(origins.substr(0, open));
       }
     }
     u.origins = Field(origins);
@@ -160,7 +141,7 @@ std::vector<std::string> ParseRebootRequiredPackages(std::string_view text) {
   std::set<std::string> seen;
   while (!text.empty() && out.size() < kMaxRebootPackages) {
     size_t nl = text.find('\n');
-    std::string_view line = Trim(text.substr(0, nl));
+    std::string_view line = TrimSpace(text.substr(0, nl));
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     if (line.empty()) {
       continue;

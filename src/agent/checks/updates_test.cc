@@ -1,4 +1,5 @@
 #include "agent/checks/updates.h"
+#include "agent/checks/test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -12,29 +13,11 @@
 namespace vigil::checks {
 namespace {
 
+using namespace vigil::checks::testing;  // NOLINT: test helpers
+
 using proto::CheckStatus;
 
 // See testdata/system/README.md for where each file comes from.
-std::string ReadSystemTestdata(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::path(__FILE__).parent_path() / "testdata" / "system";
-  std::ifstream in(dir / name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "missing test data " << (dir / name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-TimePoint At(std::string_view rfc3339) { return ParseRfc3339(rfc3339).value(); }
-
-const proto::Metric* FindMetric(const proto::CheckResult& r, std::string_view name) {
-  for (const auto& m : r.metrics) {
-    if (m.name == name) {
-      return &m;
-    }
-  }
-  return nullptr;
-}
-
 TEST(ParseAptSimulationTest, RecordedDebian12DistUpgrade) {
   auto sim = ParseAptSimulation(ReadSystemTestdata("apt_dist_upgrade_debian12.txt"));
   ASSERT_TRUE(sim.has_value()) << sim.error().ToString();
