@@ -291,11 +291,7 @@ struct Decoder {
       }
       r.target = f.r().OptString("target", 0, kMaxTargetLength).value_or("");
       std::string status = f.r().Enum("status", StatusNames());
-      for (size_t i = 0; i < StatusNames().size(); ++i) {
-        if (status == StatusNames()[i]) {
-          r.status = static_cast<CheckStatus>(i);
-        }
-      }
+      r.status = ParseCheckStatus(status).value_or(CheckStatus::kUnknown);
       r.message = f.r().OptString("message", 0, limits.max_text, Text::kMultiline).value_or("");
       if (const Json* metrics = f.Array("metrics", false, limits.max_metrics_per_result)) {
         std::set<std::string, std::less<>> names;

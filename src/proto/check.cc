@@ -16,6 +16,16 @@ std::string_view CheckStatusName(CheckStatus s) {
   return "unknown";
 }
 
+std::optional<CheckStatus> ParseCheckStatus(std::string_view name) {
+  for (auto s :
+       {CheckStatus::kOk, CheckStatus::kWarning, CheckStatus::kCritical, CheckStatus::kUnknown}) {
+    if (CheckStatusName(s) == name) {
+      return s;
+    }
+  }
+  return std::nullopt;
+}
+
 CheckStatus Worst(CheckStatus a, CheckStatus b) {
   auto rank = [](CheckStatus s) {
     switch (s) {

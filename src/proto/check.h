@@ -16,6 +16,8 @@ namespace vigil::proto {
 enum class CheckStatus : uint8_t { kOk = 0, kWarning = 1, kCritical = 2, kUnknown = 3 };
 
 std::string_view CheckStatusName(CheckStatus s);  // "ok", "warning", "critical", "unknown"
+// The status named by CheckStatusName, or nullopt.
+std::optional<CheckStatus> ParseCheckStatus(std::string_view name);
 // The worse of two statuses (critical > warning > unknown > ok).
 CheckStatus Worst(CheckStatus a, CheckStatus b);
 

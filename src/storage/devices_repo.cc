@@ -38,16 +38,6 @@ std::optional<CheckStatus> StatusFromInt(int64_t v) {
   return static_cast<CheckStatus>(v);
 }
 
-std::optional<CheckStatus> StatusFromName(std::string_view name) {
-  for (auto s :
-       {CheckStatus::kOk, CheckStatus::kWarning, CheckStatus::kCritical, CheckStatus::kUnknown}) {
-    if (proto::CheckStatusName(s) == name) {
-      return s;
-    }
-  }
-  return std::nullopt;
-}
-
 // ---- enrollment tokens
 
 constexpr std::string_view kTokenCols =
@@ -126,7 +116,7 @@ Device DeviceFromRow(const Row& r) {
   d.revoked_at = OptTime(r, 10);
   d.last_sequence = r.Int(11);
   if (auto s = r.OptText(12)) {
-    d.status = StatusFromName(*s);
+    d.status = proto::ParseCheckStatus(*s);
   }
   d.failing_checks = r.Int(13);
   d.config_revision = r.Int(14);
