@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config git
   libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libsqlite3-dev libpq-dev libsodium-dev liboath-dev libssl-dev libcurl4-openssl-dev
+  libsqlite3-dev libpq-dev libsodium-dev liboath-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 openssl curl ca-certificates tzdata
   smartmontools                                      # the agent's disk-health check

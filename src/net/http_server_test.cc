@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -1467,6 +1468,306 @@ TEST(HttpClientTest, ClientTimeoutIsUnavailable) {
   auto res = client.Send("GET", ts->Url("/"), {});
   ASSERT_FALSE(res.has_value());
   EXPECT_EQ(res.error().code(), ErrorCode::kUnavailable);
+}
+
+// A listening socket on the loopback whose connections are handed, one after another, to `serve`
+// on a background thread: for servers HttpServer will not imitate (closing kept-alive connections,
+// answering without Content-Length). `serve` returns false to stop accepting.
+class RawServer {
+ public:
+  using Serve = std::function<bool(int fd)>;
+
+  // Listens on 127.0.0.1 (or ::1 with AF_INET6); ok() is false when that is impossible.
+  explicit RawServer(Serve serve, int family = AF_INET) : serve_(std::move(serve)) {
+    fd_ = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_storage addr{};
+    socklen_t len;
+    if (family == AF_INET6) {
+      auto* a6 = reinterpret_cast<sockaddr_in6*>(&addr);
+      a6->sin6_family = AF_INET6;
+      a6->sin6_addr = in6addr_loopback;
+      len = sizeof *a6;
+    } else {
+      auto* a4 = reinterpret_cast<sockaddr_in*>(&addr);
+      a4->sin_family = AF_INET;
+      a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      len = sizeof *a4;
+    }
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(fd_, 8) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len)) {
+      return;
+    }
+    port_ = ntohs(family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                                     : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    if (serve_) {
+      thread_ = std::thread([this] {
+        for (;;) {
+          int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+          if (conn < 0) {
+            return;  // shut down
+          }
+          ++accepted_;
+          bool more = serve_(conn);
+          ::close(conn);
+          if (!more) {
+            return;
+          }
+        }
+      });
+    }
+  }
+  ~RawServer() {
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept()
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+    ::close(fd_);
+  }
+  RawServer(const RawServer&) = delete;
+  RawServer& operator=(const RawServer&) = delete;
+
+  bool ok() const { return port_ != 0; }
+  uint16_t port() const { return port_; }
+  int accepted() const { return accepted_.load(); }
+  std::string Url(std::string_view path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+  }
+
+  // Reads up to the end of a request header (the tests send no bodies); "" on EOF or after 3 s.
+  static std::string ReadRequestHead(int fd) {
+    std::string head;
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      pollfd p{fd, POLLIN, 0};
+      char tmp[1024];
+      if (::poll(&p, 1, 3000) <= 0) {
+        return "";
+      }
+      ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+      if (n <= 0) {
+        return "";
+      }
+      head.append(tmp, static_cast<size_t>(n));
+    }
+    return head;
+  }
+  static bool SendAll(int fd, std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        return false;
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+ private:
+  Serve serve_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
+std::string OkResponse(std::string_view body) {
+  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+         std::string(body);
+}
+
+TEST(HttpClientTest, KeepAliveReusesOneConnection) {
+  // The server takes one connection only and answers three requests on it: a client opening a
+  // second connection would wait in the backlog and time out.
+  RawServer server([](int fd) {
+    for (int i = 0; i < 3; ++i) {
+      std::string head = RawServer::ReadRequestHead(fd);
+      if (head.empty() ||
+          !RawServer::SendAll(fd, OkResponse("answer " + std::to_string(i) + " to " +
+                                             head.substr(0, head.find(' '))))) {
+        break;
+      }
+    }
+    return false;
+  });
+  ASSERT_TRUE(server.ok());
+  HttpClient client(FastClient());
+  for (int i = 0; i < 3; ++i) {
+    auto res = client.Send(i == 1 ? "DELETE" : "GET", server.Url("/k"), {});
+    ASSERT_TRUE(res.has_value()) << i << ": " << res.error().ToString();
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "answer " + std::to_string(i) + " to " + (i == 1 ? "DELETE" : "GET"));
+  }
+  EXPECT_EQ(server.accepted(), 1);
+}
+
+TEST(HttpClientTest, KeptAliveConnectionClosedByServerIsReplaced) {
+  // Each connection answers one request without "Connection: close", then is closed: the next
+  // call finds its kept-alive connection dead and must open another, transparently.
+  std::promise<void> first_closed;
+  std::atomic<int> served{0};
+  RawServer server([&](int fd) {
+    std::string head = RawServer::ReadRequestHead(fd);
+    if (!head.empty()) {
+      RawServer::SendAll(fd, OkResponse("conn " + std::to_string(served.load())));
+    }
+    ::shutdown(fd, SHUT_RDWR);
+    if (++served == 1) {
+      // The FIN is on its way before the test sends again; close() follows in RawServer.
+      first_closed.set_value();
+    }
+    return served < 2;
+  });
+  ASSERT_TRUE(server.ok());
+  HttpClient client(FastClient());
+  auto first = client.Send("GET", server.Url("/a"), {});
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  EXPECT_EQ(first->body, "conn 0");
+  ASSERT_EQ(first_closed.get_future().wait_for(3s), std::future_status::ready);
+  std::this_thread::sleep_for(20ms);  // let the FIN reach the client's socket
+  auto second = client.Send("POST", server.Url("/b"), {}, "x");
+  ASSERT_TRUE(second.has_value()) << second.error().ToString();
+  EXPECT_EQ(second->body, "conn 1");
+  EXPECT_EQ(server.accepted(), 2);
+}
+
+TEST(HttpClientTest, ServerThatNeverAnswersTimesOut) {
+  // Listening without accept(): the kernel completes the TCP handshake, nobody ever reads or
+  // writes. Neither a plain request nor a TLS handshake may outlast the timeout.
+  RawServer silent(nullptr);
+  ASSERT_TRUE(silent.ok());
+  ClientOptions copts = FastClient();
+  copts.timeout = 300ms;
+  copts.verify_tls = false;
+  HttpClient client(copts);
+  for (const std::string scheme : {"http", "https"}) {
+    const auto start = Clock::now();
+    auto res =
+        client.Send("GET", scheme + "://127.0.0.1:" + std::to_string(silent.port()) + "/", {});
+    const auto took = Clock::now() - start;
+    ASSERT_FALSE(res.has_value()) << scheme;
+    EXPECT_EQ(res.error().code(), ErrorCode::kUnavailable) << scheme;
+    EXPECT_THAT(res.error().message(), HasSubstr("timed out")) << scheme;
+    EXPECT_GE(took, 290ms) << scheme;
+    EXPECT_LT(took, 1500ms) << scheme;
+  }
+}
+
+TEST(HttpClientTest, ChunkedResponseOverLimitIsResourceExhausted) {
+  // No Content-Length to refuse up front: the limit must hold while the chunks arrive.
+  RawServer server([](int fd) {
+    if (!RawServer::ReadRequestHead(fd).empty()) {
+      std::string chunk(1000, 'c');
+      std::string out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+      for (int i = 0; i < 5; ++i) {
+        out += "3e8\r\n" + chunk + "\r\n";
+      }
+      out += "0\r\n\r\n";
+      RawServer::SendAll(fd, out);
+    }
+    return true;
+  });
+  ASSERT_TRUE(server.ok());
+  ClientOptions copts = FastClient();
+  copts.max_response_bytes = 2500;
+  HttpClient client(copts);
+  auto res = client.Send("GET", server.Url("/chunked"), {});
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code(), ErrorCode::kResourceExhausted);
+  copts.max_response_bytes = 5000;
+  HttpClient roomy(copts);
+  auto fits = roomy.Send("GET", server.Url("/chunked"), {});
+  ASSERT_TRUE(fits.has_value()) << fits.error().ToString();
+  EXPECT_EQ(fits->body, std::string(5000, 'c'));
+}
+
+TEST(HttpClientTest, MalformedUrlsAreInvalidArgument) {
+  HttpClient client(FastClient());
+  for (const char* url :
+       {"", "127.0.0.1:80/", "http://", "http:///path", "http://host:0/", "http://host:65536/",
+        "http://host:8x/", "http://user@host/", "http://ho st/", "http://host/a b", "http://[::1/",
+        "http://[nope]/", "gopher://host/", "http://h\xc3\xa9/"}) {
+    auto res = client.Send("GET", url, {});
+    ASSERT_FALSE(res.has_value()) << url;
+    EXPECT_EQ(res.error().code(), ErrorCode::kInvalidArgument) << url;
+  }
+  ClientOptions bad_pin = FastClient();
+  bad_pin.pinned_public_key = "sha1//abc";
+  HttpClient pinned(bad_pin);
+  auto res = pinned.Send("GET", "https://127.0.0.1:1/", {});
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(HttpClientTest, UrlPartsReachTheServer) {
+  std::promise<std::string> seen;
+  RawServer server([&](int fd) {
+    seen.set_value(RawServer::ReadRequestHead(fd));
+    RawServer::SendAll(fd, OkResponse("ok"));
+    return false;
+  });
+  ASSERT_TRUE(server.ok());
+  HttpClient client(FastClient());
+  auto res = client.Send("GET", "HTTP://127.0.0.1:" + std::to_string(server.port()) + "?q=1#frag",
+                         {{"X-Test", ""}});
+  ASSERT_TRUE(res.has_value()) << res.error().ToString();
+  std::string head = seen.get_future().get();
+  EXPECT_THAT(head, ::testing::StartsWith("GET /?q=1 HTTP/1.1\r\n"));
+  EXPECT_THAT(head, HasSubstr("\r\nHost: 127.0.0.1:" + std::to_string(server.port()) + "\r\n"));
+  EXPECT_THAT(head, ::testing::Not(HasSubstr("Content-Length")));
+}
+
+TEST(HttpClientTest, Ipv6LiteralInBrackets) {
+  RawServer server(
+      [](int fd) {
+        std::string head = RawServer::ReadRequestHead(fd);
+        size_t host = head.find("Host: ");
+        RawServer::SendAll(fd, OkResponse(host == std::string::npos
+                                              ? ""
+                                              : head.substr(host, head.find('\r', host) - host)));
+        return false;
+      },
+      AF_INET6);
+  if (!server.ok()) {
+    GTEST_SKIP() << "no IPv6 loopback here";
+  }
+  HttpClient client(FastClient());
+  auto res = client.Send("GET", "http://[::1]:" + std::to_string(server.port()) + "/", {});
+  ASSERT_TRUE(res.has_value()) << res.error().ToString();
+  EXPECT_EQ(res->body, "Host: [::1]:" + std::to_string(server.port()));
+}
+
+TEST(HttpClientTest, WrongPinIsRefusedEvenWithATrustedCertificate) {
+  auto tls = MakeSelfSigned();
+  ASSERT_TRUE(tls);
+  auto options = FastOptions();
+  options.tls_cert_file = tls->cert;
+  options.tls_key_file = tls->key;
+  auto ts = TestServer::Start(options, Echo);
+  ASSERT_TRUE(ts);
+  const std::string url = "https://localhost:" + std::to_string(ts->port()) + "/";
+
+  ClientOptions copts = FastClient();
+  copts.ca_file = tls->cert;  // verification succeeds: only the pin is wrong
+  copts.pinned_public_key = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  HttpClient wrong(copts);
+  auto refused = wrong.Send("GET", url, {});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kUnavailable);
+  EXPECT_THAT(refused.error().message(), HasSubstr(tls->pin));  // names the key it saw
+
+  copts.pinned_public_key = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;" + tls->pin;
+  HttpClient right(copts);
+  for (int i = 0; i < 2; ++i) {
+    auto res = right.Send("GET", url, {});
+    ASSERT_TRUE(res.has_value()) << res.error().ToString();
+    EXPECT_EQ(res->status, 200);
+  }
+
+  // Host name verification: the certificate is for "localhost", not for "127.0.0.1".
+  copts.pinned_public_key.clear();
+  HttpClient by_ip(copts);
+  auto mismatch = by_ip.Send("GET", ts->Url("/", /*tls=*/true), {});
+  ASSERT_FALSE(mismatch.has_value());
+  EXPECT_EQ(mismatch.error().code(), ErrorCode::kUnavailable);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // The `reachability` collector: one result per configured target (reachability_targets):
 //   ping: `ping -c 3 -W 1 -i 0.2 ADDRESS` through the ToolRunner, parsed by
 //   checks::ParsePingOutput; tcp:  a non-blocking connect to ADDRESS:PORT; http: GET ADDRESS (a
-//   URL) with net::HttpClient (libcurl); TLS is not verified: this check is
+//   URL) with net::HttpClient; TLS is not verified: this check is
 //         about reachability, `certificates` is about certificates.
 // Every probe is bounded by what is left of ctx.timeout (and at most 10 s each).
 

@@ -3,7 +3,7 @@
 // Public-key pinning of the Vigil server (docs/agent-protocol.md, "Identity"): at enrollment the
 // agent connects once with OpenSSL, verifies the certificate (system CAs, or --ca-file, unless
 // verification is disabled for tests), and records "sha256//" + base64(SHA-256 of the DER
-// SubjectPublicKeyInfo) of the server's certificate: libcurl's CURLOPT_PINNEDPUBLICKEY form.
+// SubjectPublicKeyInfo) of the server's certificate (the form of curl's --pinnedpubkey).
 // Every later connection (HttpClient, the WebSocket) refuses another key.
 //
 // Thread safety: free functions.
