@@ -115,6 +115,28 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+std::optional<std::string> TextError(std::string_view s, size_t min_len, size_t max_len,
+                                     Text text) {
+  if (!IsValidUtf8(s)) {
+    return "must be valid UTF-8";
+  }
+  for (unsigned char c : s) {
+    bool control = c < 0x20 || c == 0x7F;
+    if (control && !(text == Text::kMultiline && (c == '\n' || c == '\t' || c == '\r'))) {
+      return "must not contain control characters";
+    }
+  }
+  size_t n = Utf8CodePoints(s);
+  if (n < min_len) {
+    return min_len == 1 ? std::string("must not be empty")
+                        : fmt::format("must be at least {} characters", min_len);
+  }
+  if (n > max_len) {
+    return fmt::format("must be at most {} characters", max_len);
+  }
+  return std::nullopt;
+}
+
 Result<Json> Parse(std::string_view text, const ParseLimits& limits) {
   if (text.size() > limits.max_bytes) {
     return PayloadTooLarge(fmt::format("body is larger than {} bytes", limits.max_bytes));
@@ -197,25 +219,8 @@ std::optional<std::string> ObjectReader::CheckString(std::string_view name, cons
     return std::nullopt;
   }
   const auto& s = v.get_ref<const std::string&>();
-  if (!IsValidUtf8(s)) {
-    AddError(name, "must be valid UTF-8");
-    return std::nullopt;
-  }
-  for (unsigned char c : s) {
-    bool control = c < 0x20 || c == 0x7F;
-    if (control && !(text == Text::kMultiline && (c == '\n' || c == '\t' || c == '\r'))) {
-      AddError(name, "must not contain control characters");
-      return std::nullopt;
-    }
-  }
-  size_t n = Utf8CodePoints(s);
-  if (n < min_len) {
-    AddError(name, min_len == 1 ? std::string("must not be empty")
-                                : fmt::format("must be at least {} characters", min_len));
-    return std::nullopt;
-  }
-  if (n > max_len) {
-    AddError(name, fmt::format("must be at most {} characters", max_len));
+  if (auto error = TextError(s, min_len, max_len, text)) {
+    AddError(name, std::move(*error));
     return std::nullopt;
   }
   return s;

@@ -44,6 +44,12 @@ enum class Text {
   kMultiline,  // newlines and tabs allowed, other control characters refused
 };
 
+// The rules ObjectReader applies to a string field, for decoders that read strings themselves
+// (json::Reader): nullopt when `s` passes, else the error's detail ("must be valid UTF-8",
+// "must not contain control characters", "must not be empty", "must be at most N characters").
+// Lengths count code points.
+std::optional<std::string> TextError(std::string_view s, size_t min_len, size_t max_len, Text text);
+
 class ObjectReader {
  public:
   // `j` must outlive the reader. `prefix` is prepended to field names in errors ("site.").

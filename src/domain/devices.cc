@@ -3,7 +3,7 @@
 #include <map>
 #include <tuple>
 
-#include <nlohmann/json.hpp>
+#include "core/json_writer.h"
 
 namespace vigil::domain {
 
@@ -33,35 +33,44 @@ Presence PresenceAt(const Device& d, TimePoint now, std::chrono::seconds grace) 
 }
 
 std::string MetricsJson(const std::vector<proto::Metric>& metrics) {
-  nlohmann::json out = nlohmann::json::array();
+  std::string out = "[";
+  auto optional = [&out](std::string_view key, const std::optional<double>& v) {
+    if (v) {
+      out += key;
+      json::AppendNumber(out, *v);
+    }
+  };
   for (const auto& m : metrics) {
-    nlohmann::json j = {{"name", m.name}, {"value", m.value}};
+    out += out.size() == 1 ? "{\"name\":" : ",{\"name\":";
+    json::AppendString(out, m.name);
+    out += ",\"value\":";
+    json::AppendNumber(out, m.value);
     if (!m.unit.empty()) {
-      j["unit"] = m.unit;
+      out += ",\"unit\":";
+      json::AppendString(out, m.unit);
     }
-    if (m.warn) {
-      j["warn"] = *m.warn;
-    }
-    if (m.crit) {
-      j["crit"] = *m.crit;
-    }
-    if (m.min) {
-      j["min"] = *m.min;
-    }
-    if (m.max) {
-      j["max"] = *m.max;
-    }
-    out.push_back(std::move(j));
+    optional(",\"warn\":", m.warn);
+    optional(",\"crit\":", m.crit);
+    optional(",\"min\":", m.min);
+    optional(",\"max\":", m.max);
+    out += '}';
   }
-  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += ']';
+  return out;
 }
 
 std::string DetailsJson(const std::map<std::string, std::string>& details) {
-  nlohmann::json out = nlohmann::json::object();
+  std::string out = "{";
   for (const auto& [k, v] : details) {
-    out[k] = v;
+    if (out.size() > 1) {
+      out += ',';
+    }
+    json::AppendString(out, k);
+    out += ':';
+    json::AppendString(out, v);
   }
-  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += '}';
+  return out;
 }
 
 std::vector<const proto::Observation*> NewestPerTarget(

@@ -67,9 +67,10 @@ TEST(NewestPerTarget, KeepsTheNewestObservationOfEachCheckAndTarget) {
 TEST(MetricsJson, WritesOnlyThePresentThresholds) {
   proto::Metric m{"disk./.used_percent", 91.5, "%", 85.0, 95.0, std::nullopt, std::nullopt};
   EXPECT_EQ(MetricsJson({m}),
-            R"([{"crit":95.0,"name":"disk./.used_percent","unit":"%","value":91.5,"warn":85.0}])");
+            R"([{"name":"disk./.used_percent","value":91.5,"unit":"%","warn":85.0,"crit":95.0}])");
   EXPECT_EQ(MetricsJson({}), "[]");
   EXPECT_EQ(DetailsJson({{"model", "ST3500418AS"}}), R"({"model":"ST3500418AS"})");
+  EXPECT_EQ(DetailsJson({{"a", "x\"y\n"}, {"b", ""}}), R"({"a":"x\"y\n","b":""})");
 }
 
 }  // namespace

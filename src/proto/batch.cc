@@ -2,19 +2,20 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <optional>
 #include <utility>
 
 #include "core/json.h"
+#include "core/json_reader.h"
 #include "core/strings.h"
 
 namespace vigil::proto {
 namespace {
 
 using json::Json;
-using json::Text;
 
 // Decoding stops collecting errors (and reading observations) after this many.
 constexpr size_t kMaxErrors = 100;
@@ -22,11 +23,6 @@ constexpr size_t kMaxTargetLength = 1024;
 constexpr size_t kMaxTimeLength = 64;
 constexpr std::string_view kNameChars = "._-:/@+=%#";
 constexpr std::string_view kNameRule = "may only contain letters, digits and ._-:/@+=%#";
-
-const std::vector<std::string_view>& StatusNames() {
-  static const std::vector<std::string_view> names = {"ok", "warning", "critical", "unknown"};
-  return names;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
@@ -88,296 +84,414 @@ bool IsSafeName(std::string_view s) {
   return true;
 }
 
-// The fields of one JSON object: an ObjectReader for what it can read, plus raw access to the
-// fields it has no reader for (arrays, numbers, uint64). Errors go to a shared list with full
-// paths; unknown fields are refused.
-class Fields {
+// The path of a field, e.g. "observations[3].result.metrics[0].value", spelled out only when an
+// error names it (the happy path allocates nothing for paths).
+struct Path {
+  const Path* parent = nullptr;
+  std::string_view name;  // a member's name; unused for an array element
+  size_t index = 0;
+  bool is_index = false;
+
+  Path Member(std::string_view member) const { return Path{this, member, 0, false}; }
+  Path Element(size_t i) const { return Path{this, {}, i, true}; }
+
+  std::string str() const {
+    std::string head = parent != nullptr ? parent->str() : std::string();
+    if (is_index) {
+      return fmt::format("{}[{}]", head, index);
+    }
+    return head.empty() ? std::string(name) : head + "." + std::string(name);
+  }
+};
+
+using Type = json::Reader::Type;
+
+// Decodes a batch value by value from a json::Reader (no tree). Every wrong field is recorded
+// with its path and its value skipped, so one 400 names every problem (up to kMaxErrors);
+// unknown and repeated members are errors. A syntax error anywhere wins over field errors.
+class Decoder {
  public:
-  Fields(const Json& j, const std::string& path, std::vector<FieldError>& errors)
-      : j_(j), prefix_(path.empty() ? "" : path + "."), r_(j, prefix_), errors_(errors) {}
+  Decoder(json::Reader& in, TimePoint now, const BatchLimits& limits,
+          const std::set<std::string>* known_checks)
+      : in_(in), now_(now), limits_(limits), known_checks_(known_checks) {}
 
-  bool is_object() const { return j_.is_object(); }
-  json::ObjectReader& r() { return r_; }
-  std::string Path(std::string_view name) const { return prefix_ + std::string(name); }
-
-  // The field `name` for the caller to read itself; nullptr when absent.
-  const Json* Raw(std::string_view name) { return r_.Raw(name); }
-
-  // Like Raw, recording "is required" when absent.
-  const Json* Required(std::string_view name) {
-    const Json* v = Raw(name);
-    if (v == nullptr && j_.is_object()) {
-      Error(name, "is required");
+  Result<Batch> Run() {
+    Batch b = DecodeRoot();
+    VIGIL_RETURN_IF_ERROR(in_.Finish());
+    if (errors_.empty()) {
+      return b;
     }
-    return v;
+    return FieldsInvalid(std::move(errors_));
   }
 
-  void Error(std::string_view name, std::string detail) {
-    errors_.push_back({Path(name), std::move(detail)});
+ private:
+  void Error(const Path& p, std::string detail) {
+    if (errors_.size() < kMaxErrors) {
+      errors_.push_back({p.str(), std::move(detail)});
+    }
+  }
+  void Error(std::string path, std::string detail) {
+    if (errors_.size() < kMaxErrors) {
+      errors_.push_back({std::move(path), std::move(detail)});
+    }
+  }
+  bool TooManyErrors() const { return errors_.size() >= kMaxErrors; }
+
+  // Records "must be WHAT, not TYPE" and skips the value.
+  void WrongType(const Path& p, std::string_view what) {
+    Error(p, fmt::format("must be {}, not {}", what, json::TypeName(in_.Peek())));
+    in_.Skip();
   }
 
-  // A uint64 in [1, 2^64 - 1].
-  std::optional<uint64_t> Sequence(std::string_view name) {
-    const Json* v = Required(name);
-    if (v == nullptr) {
+  // Reads the members of the object at `p`: `member(i, path)` reads the value of names[i].
+  // Unknown and repeated members are errors; `required` names the indexes that must be present.
+  // Returns false when the value is not an object (recorded, skipped).
+  template <size_t N, class F>
+  bool Object(const Path& p, const std::array<std::string_view, N>& names, uint32_t required,
+              F&& member) {
+    static_assert(N <= 32);
+    if (in_.Peek() != Type::kObject) {
+      Error(p.parent == nullptr ? std::string("(body)") : p.str(), "must be a JSON object");
+      in_.Skip();
+      return false;
+    }
+    in_.BeginObject();
+    uint32_t seen = 0;
+    while (in_.NextMember()) {
+      size_t i = 0;
+      while (i < N && names[i] != in_.key()) {
+        ++i;
+      }
+      if (i == N) {
+        std::string name = SanitizeText(in_.key(), 64);
+        Error(p.parent == nullptr ? name : p.str() + "." + name, "is not a known field");
+        in_.Skip();
+        continue;
+      }
+      Path field = p.Member(names[i]);
+      if ((seen & (1u << i)) != 0) {
+        Error(field, "is a duplicate");
+        in_.Skip();
+        continue;
+      }
+      seen |= 1u << i;
+      member(i, field);
+    }
+    for (size_t i = 0; i < N; ++i) {
+      if ((required & (1u << i)) != 0 && (seen & (1u << i)) == 0) {
+        Error(p.Member(names[i]), "is required");
+      }
+    }
+    return true;
+  }
+
+  // The elements of the array at `p`, at most `max_items` (past that: one error, the rest is
+  // skipped). `element(i, path)` reads one.
+  template <class F>
+  void Array(const Path& p, size_t max_items, F&& element) {
+    if (in_.Peek() != Type::kArray) {
+      WrongType(p, "an array");
+      return;
+    }
+    in_.BeginArray();
+    size_t i = 0;
+    while (in_.NextElement()) {
+      if (i == max_items) {
+        Error(p, fmt::format("must have at most {} items", max_items));
+      }
+      if (i >= max_items || TooManyErrors()) {
+        in_.Skip();
+      } else {
+        element(i, p.Element(i));
+      }
+      ++i;
+    }
+  }
+
+  std::optional<std::string> Text(const Path& p, size_t min_len, size_t max_len,
+                                  json::Text text = json::Text::kLine) {
+    if (in_.Peek() != Type::kString) {
+      WrongType(p, "a string");
       return std::nullopt;
     }
-    if (v->is_number_unsigned() && v->get<uint64_t>() >= 1) {
-      return v->get<uint64_t>();
-    }
-    if (v->is_number()) {
-      Error(name, fmt::format("must be an integer from 1 to {}", UINT64_MAX));
-    } else {
-      Error(name, fmt::format("must be an integer, not {}", json::TypeName(*v)));
-    }
-    return std::nullopt;
-  }
-
-  // A finite number; when `nullable`, absent or null reads as nullopt without error.
-  std::optional<double> Number(std::string_view name, bool nullable) {
-    const Json* v = nullable ? Raw(name) : Required(name);
-    if (v == nullptr || (nullable && v->is_null())) {
+    std::optional<std::string> s = in_.String();
+    if (!s) {
       return std::nullopt;
     }
-    if (!v->is_number()) {
-      Error(name, fmt::format("must be a number, not {}", json::TypeName(*v)));
+    if (auto error = json::TextError(*s, min_len, max_len, text)) {
+      Error(p, std::move(*error));
       return std::nullopt;
     }
-    double d = v->get<double>();
-    if (!std::isfinite(d)) {
-      Error(name, "must be a finite number");
-      return std::nullopt;
-    }
-    return d;
-  }
-
-  // An RFC 3339 time within the limits around `now`.
-  TimePoint Time(std::string_view name, TimePoint now, const BatchLimits& limits) {
-    std::string s = r_.String(name, 1, kMaxTimeLength);
-    if (s.empty()) {
-      return {};
-    }
-    auto t = vigil::ParseRfc3339(s);
-    if (!t) {
-      Error(name, "must be an RFC 3339 time such as 2026-11-22T19:53:03.120Z");
-      return {};
-    }
-    if (*t > now + limits.max_future) {
-      Error(name, fmt::format("is more than {} h in the future", limits.max_future.count()));
-    } else if (*t < now - limits.max_past) {
-      Error(name, fmt::format("is more than {} h in the past", limits.max_past.count()));
-    }
-    return *t;
-  }
-
-  // An array of at most `max_items`; nullptr (with an error) when it is something else.
-  const Json* Array(std::string_view name, bool required, size_t max_items) {
-    const Json* v = required ? Required(name) : Raw(name);
-    if (v == nullptr) {
-      return nullptr;
-    }
-    if (!v->is_array()) {
-      Error(name, fmt::format("must be an array, not {}", json::TypeName(*v)));
-      return nullptr;
-    }
-    if (v->size() > max_items) {
-      Error(name, fmt::format("must have at most {} items", max_items));
-      return nullptr;
-    }
-    return v;
+    return s;
   }
 
   // An identifier: 1..kMaxNameLength characters of the safe set.
-  std::string Name(std::string_view name) {
-    std::string s = r_.String(name, 1, kMaxNameLength);
+  std::string Name(const Path& p) {
+    std::string s = Text(p, 1, kMaxNameLength).value_or("");
     if (!s.empty() && !IsSafeName(s)) {
-      Error(name, std::string(kNameRule));
+      Error(p, std::string(kNameRule));
       return {};
     }
     return s;
   }
 
-  // Collects the reader's errors, refusing unknown fields.
-  void Finish() {
-    Status s = r_.Finish();
-    errors_.insert(errors_.end(), s.field_errors().begin(), s.field_errors().end());
+  // A finite number; null reads as nullopt when `nullable`.
+  std::optional<double> Number(const Path& p, bool nullable) {
+    Type t = in_.Peek();
+    if (nullable && t == Type::kNull) {
+      in_.Null();
+      return std::nullopt;
+    }
+    if (t != Type::kInteger && t != Type::kNumber) {
+      WrongType(p, "a number");
+      return std::nullopt;
+    }
+    auto n = in_.ReadNumber();  // the reader refuses numbers out of double's range
+    return n ? std::optional<double>(n->value) : std::nullopt;
   }
 
- private:
-  const Json& j_;
-  std::string prefix_;
-  json::ObjectReader r_;
-  std::vector<FieldError>& errors_;
-};
-
-struct Decoder {
-  TimePoint now;
-  const BatchLimits& limits;
-  const std::set<std::string>* known_checks;
-  std::vector<FieldError> errors;
-
-  bool TooManyErrors() const { return errors.size() >= kMaxErrors; }
-
-  Metric DecodeMetric(const Json& j, const std::string& path) {
-    Metric m;
-    Fields f(j, path, errors);
-    if (f.is_object()) {
-      m.name = f.Name("name");
-      m.value = f.Number("value", false).value_or(0);
-      m.unit = f.r().OptString("unit", 0, kMaxUnitLength).value_or("");
-      m.warn = f.Number("warn", true);
-      m.crit = f.Number("crit", true);
-      m.min = f.Number("min", true);
-      m.max = f.Number("max", true);
+  // A uint64 in [1, 2^64 - 1].
+  std::optional<uint64_t> Sequence(const Path& p) {
+    Type t = in_.Peek();
+    if (t != Type::kInteger && t != Type::kNumber) {
+      WrongType(p, "an integer");
+      return std::nullopt;
     }
-    f.Finish();
+    auto n = in_.ReadNumber();
+    if (n && n->integer && !n->negative && n->as_unsigned >= 1) {
+      return n->as_unsigned;
+    }
+    Error(p, fmt::format("must be an integer from 1 to {}", UINT64_MAX));
+    return std::nullopt;
+  }
+
+  // An RFC 3339 time within the limits around now.
+  TimePoint Time(const Path& p) {
+    std::string s = Text(p, 1, kMaxTimeLength).value_or("");
+    if (s.empty()) {
+      return {};
+    }
+    auto t = vigil::ParseRfc3339(s);
+    if (!t) {
+      Error(p, "must be an RFC 3339 time such as 2026-11-22T19:53:03.120Z");
+      return {};
+    }
+    if (*t > now_ + limits_.max_future) {
+      Error(p, fmt::format("is more than {} h in the future", limits_.max_future.count()));
+    } else if (*t < now_ - limits_.max_past) {
+      Error(p, fmt::format("is more than {} h in the past", limits_.max_past.count()));
+    }
+    return *t;
+  }
+
+  Metric DecodeMetric(const Path& p) {
+    static constexpr std::array<std::string_view, 7> kNames = {"name", "value", "unit", "warn",
+                                                               "crit", "min",   "max"};
+    Metric m;
+    Object(p, kNames, 0b11, [&](size_t i, const Path& f) {
+      switch (i) {
+        case 0:
+          m.name = Name(f);
+          break;
+        case 1:
+          m.value = Number(f, false).value_or(0);
+          break;
+        case 2:
+          m.unit = Text(f, 0, kMaxUnitLength).value_or("");
+          break;
+        case 3:
+          m.warn = Number(f, true);
+          break;
+        case 4:
+          m.crit = Number(f, true);
+          break;
+        case 5:
+          m.min = Number(f, true);
+          break;
+        default:
+          m.max = Number(f, true);
+      }
+    });
     return m;
   }
 
-  void DecodeDetails(const Json& j, const std::string& path, CheckResult& r) {
-    if (!j.is_object()) {
-      errors.push_back({path, fmt::format("must be an object, not {}", json::TypeName(j))});
+  void DecodeDetails(const Path& p, CheckResult& r) {
+    if (in_.Peek() != Type::kObject) {
+      WrongType(p, "an object");
       return;
     }
-    if (j.size() > limits.max_details_per_result) {
-      errors.push_back(
-          {path, fmt::format("must have at most {} items", limits.max_details_per_result)});
-      return;
-    }
-    for (auto it = j.begin(); it != j.end() && !TooManyErrors(); ++it) {
-      const std::string& key = it.key();
-      if (key.empty() || key.size() > kMaxNameLength || !IsSafeName(key)) {
-        errors.push_back({path + "." + SanitizeText(key, 64),
-                          fmt::format("names of details must be 1 to {} characters and {}",
-                                      kMaxNameLength, kNameRule.substr(4))});
-        continue;
-      }
-      std::string field = path + "." + key;
-      const Json& v = it.value();
-      if (!v.is_string()) {
-        errors.push_back({field, fmt::format("must be a string, not {}", json::TypeName(v))});
-        continue;
-      }
-      const auto& s = v.get_ref<const std::string&>();
-      if (!json::IsValidUtf8(s)) {
-        errors.push_back({field, "must be valid UTF-8"});
-        continue;
-      }
-      bool control = false;
-      for (unsigned char c : s) {
-        if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7F) {
-          control = true;
+    in_.BeginObject();
+    size_t count = 0;
+    while (in_.NextMember()) {
+      if (++count > limits_.max_details_per_result || TooManyErrors()) {
+        if (count == limits_.max_details_per_result + 1) {
+          Error(p, fmt::format("must have at most {} items", limits_.max_details_per_result));
         }
-      }
-      if (control) {
-        errors.push_back({field, "must not contain control characters"});
+        in_.Skip();
         continue;
       }
-      if (Utf8CodePoints(s) > limits.max_text) {
-        errors.push_back({field, fmt::format("must be at most {} characters", limits.max_text)});
+      std::string key = in_.key();
+      if (key.empty() || key.size() > kMaxNameLength || !IsSafeName(key)) {
+        Error(p.str() + "." + SanitizeText(key, 64),
+              fmt::format("names of details must be 1 to {} characters and {}", kMaxNameLength,
+                          kNameRule.substr(4)));
+        in_.Skip();
         continue;
       }
-      r.details.emplace(key, s);
+      Path field = p.Member(key);
+      auto value = Text(field, 0, limits_.max_text, json::Text::kMultiline);
+      if (value && !r.details.emplace(std::move(key), std::move(*value)).second) {
+        Error(field, "is a duplicate");
+      }
     }
   }
 
-  CheckResult DecodeResult(const Json& j, const std::string& path) {
+  CheckResult DecodeResult(const Path& p) {
+    static constexpr std::array<std::string_view, 6> kNames = {"check",   "target",  "status",
+                                                               "message", "metrics", "details"};
     CheckResult r;
-    Fields f(j, path, errors);
-    if (f.is_object()) {
-      r.check = f.Name("check");
-      if (!r.check.empty() && known_checks != nullptr && known_checks->count(r.check) == 0) {
-        f.Error("check", "is not a known check");
-      }
-      r.target = f.r().OptString("target", 0, kMaxTargetLength).value_or("");
-      std::string status = f.r().Enum("status", StatusNames());
-      r.status = ParseCheckStatus(status).value_or(CheckStatus::kUnknown);
-      r.message = f.r().OptString("message", 0, limits.max_text, Text::kMultiline).value_or("");
-      if (const Json* metrics = f.Array("metrics", false, limits.max_metrics_per_result)) {
-        std::set<std::string, std::less<>> names;
-        for (size_t i = 0; i < metrics->size() && !TooManyErrors(); ++i) {
-          std::string mpath = fmt::format("{}.metrics[{}]", path, i);
-          Metric m = DecodeMetric((*metrics)[i], mpath);
-          if (!m.name.empty() && !names.insert(m.name).second) {
-            errors.push_back({mpath + ".name", "is a duplicate"});
+    Object(p, kNames, 0b101, [&](size_t i, const Path& f) {
+      switch (i) {
+        case 0:
+          r.check = Name(f);
+          if (!r.check.empty() && known_checks_ != nullptr && known_checks_->count(r.check) == 0) {
+            Error(f, "is not a known check");
           }
-          r.metrics.push_back(std::move(m));
+          break;
+        case 1:
+          r.target = Text(f, 0, kMaxTargetLength).value_or("");
+          break;
+        case 2: {
+          std::optional<CheckStatus> status;
+          if (in_.Peek() == Type::kString) {
+            status = ParseCheckStatus(in_.String().value_or(""));
+          } else {
+            in_.Skip();
+          }
+          if (!status) {
+            Error(f, "must be one of: ok, warning, critical, unknown");
+          }
+          r.status = status.value_or(CheckStatus::kUnknown);
+          break;
         }
+        case 3:
+          r.message = Text(f, 0, limits_.max_text, json::Text::kMultiline).value_or("");
+          break;
+        case 4: {
+          std::set<std::string, std::less<>> names;
+          Array(f, limits_.max_metrics_per_result, [&](size_t, const Path& mp) {
+            Metric m = DecodeMetric(mp);
+            if (!m.name.empty() && !names.insert(m.name).second) {
+              Error(mp.Member("name"), "is a duplicate");
+            }
+            r.metrics.push_back(std::move(m));
+          });
+          break;
+        }
+        default:
+          DecodeDetails(f, r);
       }
-      if (const Json* details = f.Raw("details")) {
-        DecodeDetails(*details, f.Path("details"), r);
-      }
-    }
-    f.Finish();
+    });
     return r;
   }
 
-  Observation DecodeObservation(const Json& j, const std::string& path) {
+  Observation DecodeObservation(const Path& p) {
+    static constexpr std::array<std::string_view, 2> kNames = {"observed_at", "result"};
     Observation o;
-    Fields f(j, path, errors);
-    if (f.is_object()) {
-      o.observed_at = f.Time("observed_at", now, limits);
-      if (const Json* result = f.Required("result")) {
-        o.result = DecodeResult(*result, f.Path("result"));
+    Object(p, kNames, 0b11, [&](size_t i, const Path& f) {
+      if (i == 0) {
+        o.observed_at = Time(f);
+      } else {
+        o.result = DecodeResult(f);
       }
-    }
-    f.Finish();
+    });
     return o;
   }
 
-  Gap DecodeGap(const Json& j, const std::string& path, uint64_t sequence) {
-    Gap g;
-    Fields f(j, path, errors);
-    if (f.is_object()) {
-      auto first = f.Sequence("first_sequence");
-      auto last = f.Sequence("last_sequence");
-      if (first && last) {
-        g = {*first, *last};
-        if (*last < *first) {
-          f.Error("last_sequence", "must not be less than first_sequence");
-        } else if (sequence != 0 && *last >= sequence) {
-          f.Error("last_sequence", "must be less than the batch's sequence");
-        }
+  Gap DecodeGap(const Path& p) {
+    static constexpr std::array<std::string_view, 2> kNames = {"first_sequence", "last_sequence"};
+    std::optional<uint64_t> first;
+    std::optional<uint64_t> last;
+    Object(p, kNames, 0b11,
+           [&](size_t i, const Path& f) { (i == 0 ? first : last) = Sequence(f); });
+    if (first && last) {
+      if (*last < *first) {
+        Error(p.Member("last_sequence"), "must not be less than first_sequence");
+        return {};
       }
+      return {*first, *last};
     }
-    f.Finish();
-    return g;
+    return {};
   }
 
-  Result<Batch> DecodeRoot(const Json& j) {
-    Batch b;
-    Fields f(j, "", errors);
-    if (f.is_object()) {
-      auto version =
-          f.r().OptInt("version", std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
-      if (!f.r().Has("version")) {
-        f.Error("version", "is required");
-      } else if (version && *version != kBatchVersion) {
-        f.Error("version", fmt::format("version {} is not supported (this server reads version {})",
-                                       *version, kBatchVersion));
-      }
-      b.agent_version = f.r().String("agent_version", 1, kMaxAgentVersionLength);
-      b.sequence = f.Sequence("sequence").value_or(0);
-      b.sent_at = f.Time("sent_at", now, limits);
-      if (const Json* gaps = f.Array("gaps", false, limits.max_gaps)) {
-        for (size_t i = 0; i < gaps->size() && !TooManyErrors(); ++i) {
-          b.gaps.push_back(DecodeGap((*gaps)[i], fmt::format("gaps[{}]", i), b.sequence));
-        }
-      }
-      if (const Json* obs = f.Array("observations", true, limits.max_observations)) {
-        b.observations.reserve(obs->size());
-        for (size_t i = 0; i < obs->size() && !TooManyErrors(); ++i) {
-          b.observations.push_back(
-              DecodeObservation((*obs)[i], fmt::format("observations[{}]", i)));
-        }
-      }
+  void DecodeVersion(const Path& p) {
+    Type t = in_.Peek();
+    if (t != Type::kInteger && t != Type::kNumber) {
+      WrongType(p, "an integer");
+      return;
     }
-    f.Finish();
-    if (errors.empty()) {
-      return b;
+    auto n = in_.ReadNumber();
+    if (!n) {
+      return;
     }
-    return FieldsInvalid(std::move(errors));
+    constexpr int64_t kMin = std::numeric_limits<int>::min();
+    constexpr int64_t kMax = std::numeric_limits<int>::max();
+    bool in_range = n->integer && (n->negative ? n->as_signed >= kMin : n->as_unsigned <= kMax);
+    if (!in_range) {
+      Error(p, fmt::format("must be an integer between {} and {}", kMin, kMax));
+    } else if (n->as_signed != kBatchVersion) {
+      Error(p, fmt::format("version {} is not supported (this server reads version {})",
+                           n->as_signed, kBatchVersion));
+    }
   }
+
+  Batch DecodeRoot() {
+    static constexpr std::array<std::string_view, 6> kNames = {
+        "version", "agent_version", "sequence", "sent_at", "observations", "gaps"};
+    Batch b;
+    // Gaps are checked against the batch's sequence once the whole object is read (its members
+    // may come in any order).
+    std::vector<std::pair<Gap, size_t>> gaps;
+    const Path root;
+    Object(root, kNames, 0b11111, [&](size_t i, const Path& f) {
+      switch (i) {
+        case 0:
+          DecodeVersion(f);
+          break;
+        case 1:
+          b.agent_version = Text(f, 1, kMaxAgentVersionLength).value_or("");
+          break;
+        case 2:
+          b.sequence = Sequence(f).value_or(0);
+          break;
+        case 3:
+          b.sent_at = Time(f);
+          break;
+        case 4:
+          b.observations.reserve(256);
+          Array(f, limits_.max_observations,
+                [&](size_t, const Path& o) { b.observations.push_back(DecodeObservation(o)); });
+          break;
+        default:
+          Array(f, limits_.max_gaps,
+                [&](size_t g, const Path& gp) { gaps.emplace_back(DecodeGap(gp), g); });
+      }
+    });
+    for (const auto& [g, index] : gaps) {
+      if (g.last_sequence != 0 && b.sequence != 0 && g.last_sequence >= b.sequence) {
+        Error(fmt::format("gaps[{}].last_sequence", index),
+              "must be less than the batch's sequence");
+      }
+      b.gaps.push_back(g);
+    }
+    return b;
+  }
+
+  json::Reader& in_;
+  TimePoint now_;
+  const BatchLimits& limits_;
+  const std::set<std::string>* known_checks_;
+  std::vector<FieldError> errors_;
 };
 
 }  // namespace
@@ -413,10 +527,8 @@ std::string EncodeCheckResult(const CheckResult& result) {
 Result<Batch> DecodeBatch(std::string_view text, TimePoint now, const BatchLimits& limits,
                           const std::set<std::string>* known_checks) {
   // Depth of a batch: root, observations, observation, result, metrics, metric.
-  VIGIL_ASSIGN_OR_RETURN(Json j,
-                         json::Parse(text, {.max_bytes = limits.max_bytes, .max_depth = 8}));
-  Decoder d{now, limits, known_checks, {}};
-  return d.DecodeRoot(j);
+  json::Reader in(text, {.max_bytes = limits.max_bytes, .max_depth = 8});
+  return Decoder(in, now, limits, known_checks).Run();
 }
 
 }  // namespace vigil::proto

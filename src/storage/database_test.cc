@@ -862,6 +862,44 @@ TEST_P(DatabaseTest, OpenDatabaseAppliesVigilsSchema) {
   EXPECT_THAT(refused.status().message(), HasSubstr(std::to_string(Schema().back().version)));
 }
 
+TEST_P(DatabaseTest, UpgradingAStoreKeepsItsResults) {
+  // A store at schema version 2 (devices, before the per-row device keys were dropped) with a
+  // device, its current state and history, upgraded by today's schema.
+  std::unique_ptr<Database> db = Open(NewStoreUrl());
+  ASSERT_NE(db, nullptr);
+  ASSERT_OK(Migrate(*db, Schema().first(2)));
+  ASSERT_OK(db->Write([](Tx& tx) -> Status {
+    for (std::string_view sql :
+         {"INSERT INTO clients (id, name, name_key, timezone, business_hours, currency, "
+          "created_at, updated_at) VALUES (7, 'c', 'c', 'UTC', '', 'EUR', 0, 0)",
+          "INSERT INTO devices (id, client_id, kind, hostname, credential_hash, enrolled_at) "
+          "VALUES (3, 7, 'server', 'h', 'x', 0)",
+          "INSERT INTO check_states VALUES (3, 'disk', '/', 1, 'm', '[]', '{}', 5, 4)",
+          "INSERT INTO check_results VALUES (3, 'disk', '/', 5, 1, 'm', '[]')",
+          "INSERT INTO check_results VALUES (3, 'disk', '/', 4, 0, 'ok', '[]')"}) {
+      VIGIL_RETURN_IF_ERROR(tx.Exec(sql).status());
+    }
+    return Status::Ok();
+  }));
+  ASSERT_OK(Migrate(*db, Schema()));
+  EXPECT_EQ(db->SchemaVersion().value_or(-1), Schema().back().version);
+  EXPECT_EQ(CountRows(*db, "check_states WHERE device_id = 3 AND changed_at = 4").value_or(-1), 1);
+  EXPECT_EQ(
+      CountRows(*db, "check_results WHERE device_id = 3 AND check_name = 'disk'").value_or(-1), 2);
+  // The history's indexes are there after the rebuild.
+  EXPECT_EQ(CountRows(*db, IsSqlite() ? "sqlite_master WHERE name IN ('check_results_by_check', "
+                                        "'check_results_by_time')"
+                                      : "pg_indexes WHERE schemaname = current_schema() AND "
+                                        "indexname IN ('check_results_by_check', "
+                                        "'check_results_by_time')")
+                .value_or(-1),
+            2);
+  // A result no longer needs a device row (the ingest checks the device once per batch).
+  ASSERT_OK(db->Write([](Tx& tx) {
+    return tx.Exec("INSERT INTO check_results VALUES (99, 'cpu', '', 6, 0, 'ok', '[]')").status();
+  }));
+}
+
 // --- backup and observer ----------------------------------------------------------------------
 
 TEST_P(DatabaseTest, BackupWhileWritingHoldsEveryEarlierCommit) {

@@ -148,50 +148,84 @@ Result<Device> LoadDevice(Tx& tx, DeviceId id, ClientScope scope) {
 
 // ---- ingest
 
-Status InsertHistory(Tx& tx, DeviceId device, const std::vector<proto::Observation>& obs) {
-  for (size_t start = 0; start < obs.size(); start += kHistoryRowsPerInsert) {
-    size_t end = std::min(obs.size(), start + kHistoryRowsPerInsert);
-    std::string sql =
-        "INSERT INTO check_results (device_id, check_name, target, observed_at, status, message, "
-        "metrics) VALUES ";
-    std::vector<Value> params;
-    params.reserve((end - start) * 7);
-    for (size_t i = start; i < end; ++i) {
-      const auto& o = obs[i];
-      sql += i == start ? "(?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?)";
-      params.emplace_back(Raw(device));
-      params.emplace_back(o.result.check);
-      params.emplace_back(o.result.target);
-      params.emplace_back(ToUnixMillis(o.observed_at));
-      params.emplace_back(static_cast<int64_t>(o.result.status));
-      params.emplace_back(o.result.message);
-      params.emplace_back(domain::MetricsJson(o.result.metrics));
-    }
-    VIGIL_RETURN_IF_ERROR(tx.Exec(sql, params).status());
+// A multi-row INSERT: `head` + "(?, ...)" per row, `columns` parameters each, with the rows'
+// parameters laid out one after the other in `params`.
+struct RowsInsert {
+  std::string sql;
+  std::vector<Value> params;
+};
+
+// Splits `rows` (each `columns` values, concatenated in `values`) into INSERTs of at most
+// kHistoryRowsPerInsert rows: `head` + VALUES list + `tail`.
+std::vector<RowsInsert> MultiRowInserts(std::string_view head, std::string_view tail,
+                                        size_t columns, std::vector<Value> values) {
+  std::vector<RowsInsert> out;
+  const size_t rows = columns == 0 ? 0 : values.size() / columns;
+  std::string tuple = "(?";
+  for (size_t c = 1; c < columns; ++c) {
+    tuple += ", ?";
   }
-  return Status::Ok();
+  tuple += ")";
+  for (size_t start = 0; start < rows; start += kHistoryRowsPerInsert) {
+    size_t end = std::min(rows, start + kHistoryRowsPerInsert);
+    RowsInsert ins;
+    ins.sql.reserve(head.size() + tail.size() + (end - start) * (tuple.size() + 2));
+    ins.sql += head;
+    for (size_t r = start; r < end; ++r) {
+      ins.sql += r == start ? "" : ", ";
+      ins.sql += tuple;
+    }
+    ins.sql += tail;
+    ins.params.assign(std::make_move_iterator(values.begin() + start * columns),
+                      std::make_move_iterator(values.begin() + end * columns));
+    out.push_back(std::move(ins));
+  }
+  return out;
 }
 
-// Worst status and count of non-ok checks of a device, from its current states.
-Status RefreshSummary(Tx& tx, DeviceId device, std::optional<CheckStatus>& worst,
-                      int64_t& failing) {
-  VIGIL_ASSIGN_OR_RETURN(
-      auto rows,
-      tx.Query("SELECT status, COUNT(*) FROM check_states WHERE device_id = ? GROUP BY status",
-               {Raw(device)}));
-  worst.reset();
-  failing = 0;
-  for (const auto& r : rows) {
-    auto s = StatusFromInt(r.Int(0));
-    if (!s) {
-      continue;
-    }
-    worst = worst ? proto::Worst(*worst, *s) : *s;
-    if (*s != CheckStatus::kOk) {
-      failing += r.Int(1);
-    }
+// Everything about a batch that does not depend on what is stored, computed before the write
+// transaction so that the single writer thread only binds and steps (DESIGN.md P1).
+struct PreparedBatch {
+  std::vector<RowsInsert> history;
+  // One per newest result of a (check, target): its row for check_states.
+  struct State {
+    const proto::Observation* observation;
+    int64_t observed_at;
+    std::string metrics;
+    std::string details;
+  };
+  std::vector<State> states;
+};
+
+PreparedBatch PrepareBatch(DeviceId device, const proto::Batch& batch) {
+  PreparedBatch p;
+  const auto& obs = batch.observations;
+  std::vector<std::string> metrics;
+  metrics.reserve(obs.size());
+  for (const auto& o : obs) {
+    metrics.push_back(domain::MetricsJson(o.result.metrics));
   }
-  return Status::Ok();
+  for (const proto::Observation* o : domain::NewestPerTarget(obs)) {
+    p.states.push_back({o, ToUnixMillis(o->observed_at), metrics[o - obs.data()],
+                        domain::DetailsJson(o->result.details)});
+  }
+  std::vector<Value> values;
+  values.reserve(obs.size() * 7);
+  for (size_t i = 0; i < obs.size(); ++i) {
+    const auto& o = obs[i];
+    values.emplace_back(Raw(device));
+    values.emplace_back(o.result.check);
+    values.emplace_back(o.result.target);
+    values.emplace_back(ToUnixMillis(o.observed_at));
+    values.emplace_back(static_cast<int64_t>(o.result.status));
+    values.emplace_back(o.result.message);
+    values.emplace_back(std::move(metrics[i]));
+  }
+  p.history = MultiRowInserts(
+      "INSERT INTO check_results (device_id, check_name, target, observed_at, status, message, "
+      "metrics) VALUES ",
+      "", 7, std::move(values));
+  return p;
 }
 
 int64_t KindRevision(Tx& tx, const std::string& kind) {
@@ -441,7 +475,7 @@ Status DevicesRepo::ResetConnections() {
 Result<IngestOutcome> DevicesRepo::Ingest(DeviceId device, const proto::Batch& batch,
                                           TimePoint now) {
   IngestOutcome out;
-  auto newest = domain::NewestPerTarget(batch.observations);
+  PreparedBatch prepared = PrepareBatch(device, batch);
   Status st = db_.Write([&](Tx& tx) -> Status {
     out = IngestOutcome{};
     VIGIL_ASSIGN_OR_RETURN(Device d, LoadDevice(tx, device, std::nullopt));
@@ -461,53 +495,63 @@ Result<IngestOutcome> DevicesRepo::Ingest(DeviceId device, const proto::Batch& b
                                   {Raw(device), static_cast<int64_t>(batch.sequence), Ms(now),
                                    static_cast<int64_t>(batch.observations.size())})
                               .status());
-    VIGIL_RETURN_IF_ERROR(InsertHistory(tx, device, batch.observations));
+    for (const RowsInsert& ins : prepared.history) {
+      VIGIL_RETURN_IF_ERROR(tx.Exec(ins.sql, ins.params).status());
+    }
     out.stored = static_cast<int64_t>(batch.observations.size());
 
-    std::map<std::pair<std::string, std::string>, std::pair<CheckStatus, int64_t>> before;
-    if (!newest.empty()) {
+    // The device's current states (status, observed_at) by (check, target): updated below with
+    // this batch's, they give the device's summary without reading them again.
+    std::map<std::pair<std::string, std::string>, std::pair<CheckStatus, int64_t>> states;
+    {
       VIGIL_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT check_name, target, status, observed_at "
                                                  "FROM check_states WHERE device_id = ?",
                                                  {Raw(device)}));
       for (const auto& r : rows) {
-        before[{r.Text(0), r.Text(1)}] = {StatusFromInt(r.Int(2)).value_or(CheckStatus::kUnknown),
+        states[{r.Text(0), r.Text(1)}] = {StatusFromInt(r.Int(2)).value_or(CheckStatus::kUnknown),
                                           r.Int(3)};
       }
     }
-    for (const proto::Observation* o : newest) {
-      const auto& res = o->result;
-      int64_t at = ToUnixMillis(o->observed_at);
-      auto it = before.find({res.check, res.target});
-      if (it != before.end() && it->second.second > at) {
+    std::vector<Value> values;
+    values.reserve(prepared.states.size() * 9);
+    for (const PreparedBatch::State& s : prepared.states) {
+      const auto& res = s.observation->result;
+      auto [it, added] = states.try_emplace({res.check, res.target}, res.status, s.observed_at);
+      if (!added && it->second.second > s.observed_at) {
         continue;  // an older result replayed after a newer one: history only
       }
-      VIGIL_RETURN_IF_ERROR(
-          tx.Exec(
-                "INSERT INTO check_states (device_id, check_name, target, status, message, "
-                "metrics, details, observed_at, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (device_id, check_name, target) DO UPDATE SET "
-                "changed_at = CASE WHEN check_states.status = excluded.status "
-                "THEN check_states.changed_at ELSE excluded.changed_at END, "
-                "status = excluded.status, message = excluded.message, "
-                "metrics = excluded.metrics, details = excluded.details, "
-                "observed_at = excluded.observed_at",
-                {Raw(device), res.check, res.target, static_cast<int64_t>(res.status), res.message,
-                 domain::MetricsJson(res.metrics), domain::DetailsJson(res.details), at, at})
-              .status());
-      if (it == before.end() || it->second.first != res.status) {
+      for (Value v : {Value(Raw(device)), Value(res.check), Value(res.target),
+                      Value(static_cast<int64_t>(res.status)), Value(res.message), Value(s.metrics),
+                      Value(s.details), Value(s.observed_at), Value(s.observed_at)}) {
+        values.push_back(std::move(v));
+      }
+      if (added || it->second.first != res.status) {
         StatusChange c;
         c.device_id = device;
         c.client_id = d.client_id;
         c.check = res.check;
         c.target = res.target;
-        if (it != before.end()) {
+        if (!added) {
           c.from = it->second.first;
         }
         c.to = res.status;
         c.message = res.message;
-        c.at = o->observed_at;
+        c.at = s.observation->observed_at;
         out.changes.push_back(std::move(c));
       }
+      it->second = {res.status, s.observed_at};
+    }
+    for (const RowsInsert& ins : MultiRowInserts(
+             "INSERT INTO check_states (device_id, check_name, target, status, message, metrics, "
+             "details, observed_at, changed_at) VALUES ",
+             " ON CONFLICT (device_id, check_name, target) DO UPDATE SET "
+             "changed_at = CASE WHEN check_states.status = excluded.status "
+             "THEN check_states.changed_at ELSE excluded.changed_at END, "
+             "status = excluded.status, message = excluded.message, "
+             "metrics = excluded.metrics, details = excluded.details, "
+             "observed_at = excluded.observed_at",
+             9, std::move(values))) {
+      VIGIL_RETURN_IF_ERROR(tx.Exec(ins.sql, ins.params).status());
     }
     int64_t lost = 0;
     for (const auto& g : batch.gaps) {
@@ -524,7 +568,10 @@ Result<IngestOutcome> DevicesRepo::Ingest(DeviceId device, const proto::Batch& b
     }
     std::optional<CheckStatus> worst;
     int64_t failing = 0;
-    VIGIL_RETURN_IF_ERROR(RefreshSummary(tx, device, worst, failing));
+    for (const auto& [key, state] : states) {
+      worst = worst ? proto::Worst(*worst, state.first) : state.first;
+      failing += state.first != CheckStatus::kOk ? 1 : 0;
+    }
     int64_t seq = static_cast<int64_t>(batch.sequence);
     return tx
         .Exec(

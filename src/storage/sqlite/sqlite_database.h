@@ -81,6 +81,11 @@ class SqliteDatabase final : public Database {
 
   void WriterLoop();
   void RunGroup(std::vector<sqlite_internal::WriteJob*>& jobs);
+  // Copies the WAL back into the database file from its own connection, so that the writer
+  // thread (which commits every acknowledged write) never waits for it. Woken by the writer's
+  // WAL hook when the WAL has grown by kCheckpointPages since the last checkpoint.
+  void CheckpointLoop();
+  static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
 
   const std::string path_;
   const int max_batch_;
@@ -94,6 +99,13 @@ class SqliteDatabase final : public Database {
   std::deque<sqlite_internal::WriteJob*> queue_;  // guarded by queue_mu_
   bool stopping_ = false;                         // guarded by queue_mu_
   int64_t groups_ = 0;                            // guarded by queue_mu_
+
+  std::unique_ptr<sqlite_internal::Connection> checkpoint_conn_;
+  std::thread checkpointer_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;  // guarded by checkpoint_mu_
+  bool checkpoint_stop_ = false;    // guarded by checkpoint_mu_
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
