@@ -144,6 +144,11 @@ Result<Json> Parse(std::string_view text, const ParseLimits& limits) {
   if (!IsValidUtf8(text)) {
     return InvalidArgument("body is not valid UTF-8");
   }
+  // nlohmann stops reading at a NUL byte and would accept "{}\0anything"; no JSON text holds
+  // one (inside strings it must be escaped).
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return InvalidArgument(fmt::format("body is not valid JSON (byte {})", nul + 1));
+  }
   if (int64_t at = DepthViolation(text, limits.max_depth); at >= 0) {
     return InvalidArgument(
         fmt::format("JSON nested deeper than {} levels at byte {}", limits.max_depth, at));

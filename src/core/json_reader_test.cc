@@ -152,10 +152,21 @@ TEST(JsonReaderTest, AcceptsWhatJsonAccepts) {
 
 TEST(JsonReaderTest, AgreesWithParseOnValidity) {
   // The same verdict as json::Parse (nlohmann) for a spread of inputs, valid and not.
-  for (std::string_view text :
-       {"{\"a\":[1,2,{\"b\":\"c\"}]}", "[1,2", "{\"a\":1,\"a\":2}", "[\"\\ud83d\\ude00\"]",
-        "[1.0e+308]", "[-1.7976931348623157e309]", "[\"a\\u0000b\"]", "[[[[[]]]]]", "{\"x\":}",
-        "[\"\xff\"]", "[1,\n2\r\n]"}) {
+  using namespace std::string_view_literals;
+  const std::string_view texts[] = {"{\"a\":[1,2,{\"b\":\"c\"}]}",
+                                    "[1,2",
+                                    "{\"a\":1,\"a\":2}",
+                                    "[\"\\ud83d\\ude00\"]",
+                                    "[1.0e+308]",
+                                    "[-1.7976931348623157e309]",
+                                    "[\"a\\u0000b\"]",
+                                    "[[[[[]]]]]",
+                                    "{\"x\":}",
+                                    "[\"\xff\"]",
+                                    "[1,\n2\r\n]",
+                                    "{}\0{}"sv,
+                                    "[\"a\0\"]"sv};
+  for (std::string_view text : texts) {
     EXPECT_EQ(SkipAll(text).ok(), Parse(text).has_value()) << text;
   }
 }
