@@ -105,7 +105,7 @@ void Scheduler::Emit(std::unique_lock<std::mutex>& lock) {
 
 void Scheduler::Run() {
   std::unique_lock lock(mu_);
-  auto next_batch = SteadyClock::now() + batch_interval_;
+  auto next_batch = SteadyClock::now() + std::min(batch_interval_, options_.first_batch_after);
   while (!stop_) {
     auto now = SteadyClock::now();
     bool changed = CollectDoneLocked(now);

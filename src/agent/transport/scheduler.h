@@ -8,6 +8,8 @@
 // a bounded pool of worker threads, at most one run per check at a time, each through `run`
 // (CollectWithTimeout in production). Results are collected and emitted every `batch_interval`,
 // or at once when a (check, target) changed status against its previous result (StatusTracker).
+// The first batch goes out `first_batch_after` the start (when that is shorter than the batch
+// interval), so a device shows its checks seconds after the agent starts, not a minute later.
 //
 // Thread safety: SetPlan, RequestStop and the accessors may be called from any thread; Run and
 // RunOnce from one thread at a time. Collectors, tools and paths must outlive the scheduler.
@@ -60,6 +62,8 @@ struct SchedulerOptions {
   // Called on a worker thread after each run of a check (the inventory hook). May be empty.
   std::function<void(std::string_view check)> after_check;
   std::chrono::milliseconds first_run_spread{5'000};
+  // Time for the first runs (spread, plus a slow tool or two) before the first batch.
+  std::chrono::milliseconds first_batch_after{15'000};
   size_t workers = 4;
   RandomSource random;  // default SystemRandom()
 };

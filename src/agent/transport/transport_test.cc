@@ -652,6 +652,36 @@ TEST_F(SenderTest, SchedulerSendsAStatusChangeBeforeTheInterval) {
   run.join();
 }
 
+TEST_F(SenderTest, SchedulerSendsTheFirstRoundSoonAfterStart) {
+  auto& sender = MakeSender();
+  sender.Start();
+  NoTools tools;
+  TestCollector cpu("cpu");
+  TestCollector disk("disk");
+  SchedulerOptions options;
+  options.clock = &clock_;
+  options.tools = &tools;
+  options.run = RunDirectly;
+  options.first_run_spread = 20ms;
+  options.first_batch_after = 200ms;
+  options.emit = [&](std::vector<proto::Observation> obs) {
+    EXPECT_TRUE(sender.Enqueue(std::move(obs)).ok());
+  };
+  Scheduler scheduler(options);
+  const auto started = std::chrono::steady_clock::now();
+  scheduler.SetPlan({{{&cpu, 60s, 1s}, {&disk, 60s, 1s}}, nullptr, 60s});
+  std::thread run([&] { scheduler.Run(); });
+  // Nothing changed status, and the batch interval is a minute: only the first round's early
+  // batch can arrive this soon.
+  ASSERT_TRUE(WaitFor([&] { return !server_->batches().empty(); }, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  EXPECT_EQ(server_->batches()[0].observations.size(), 2u);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(server_->batches().size(), 1u);  // then the minute's rhythm
+  scheduler.RequestStop();
+  run.join();
+}
+
 TEST_F(SenderTest, SchedulerBatchesEveryIntervalAndRunOnceRunsEachCheckOnce) {
   auto& sender = MakeSender();
   NoTools tools;
