@@ -833,6 +833,19 @@ TEST_P(DatabaseTest, UnorderedMigrationsAreRejected) {
   EXPECT_THAT(Migrate(*db_, unordered), StatusIs(ErrorCode::kInvalidArgument));
 }
 
+TEST_P(DatabaseTest, NewSqliteFilesUseSixteenKibPages) {
+  if (!IsSqlite()) {
+    GTEST_SKIP() << "PostgreSQL's page size is fixed at build time";
+  }
+  int64_t page_size = 0;
+  ASSERT_OK(db_->Read([&](Tx& tx) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(Row row, tx.QueryOne("PRAGMA page_size", {}, "page size"));
+    page_size = row.Int(0);
+    return Status::Ok();
+  }));
+  EXPECT_EQ(page_size, 16384);
+}
+
 TEST_P(DatabaseTest, OpenDatabaseAppliesVigilsSchema) {
   const std::string url = NewStoreUrl();
   Result<std::unique_ptr<Database>> db = OpenDatabase(url);
