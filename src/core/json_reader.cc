@@ -7,24 +7,13 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "core/strings.h"
+
 namespace vigil::json {
 namespace {
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 void AppendUtf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
@@ -285,7 +274,7 @@ bool Reader::ReadStringInto(std::string& out) {
       }
       v = 0;
       for (int k = 0; k < 4; ++k) {
-        int h = HexValue(text_[pos_ + k]);
+        int h = HexDigitValue(text_[pos_ + k]);
         if (h < 0) {
           return false;
         }

@@ -7,6 +7,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "core/json_writer.h"
+
 namespace vigil::log {
 namespace {
 std::atomic<Format> g_format{Format::kText};
@@ -28,37 +30,6 @@ void Init(Format format, spdlog::level::level_enum level) {
   spdlog::set_default_logger(logger);
 }
 
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
-}
-
 void Write(spdlog::level::level_enum level, std::string_view msg,
            std::initializer_list<Field> fields) {
   if (!spdlog::default_logger_raw()->should_log(level)) {
@@ -67,11 +38,15 @@ void Write(spdlog::level::level_enum level, std::string_view msg,
   std::string line;
   if (g_format == Format::kJson) {
     auto now = std::chrono::system_clock::now();
-    line = fmt::format(R"({{"ts":"{:%Y-%m-%dT%H:%M:%S}Z","level":"{}","msg":"{}")",
+    line = fmt::format(R"({{"ts":"{:%Y-%m-%dT%H:%M:%S}Z","level":"{}","msg":)",
                        std::chrono::floor<std::chrono::seconds>(now),
-                       spdlog::level::to_string_view(level), JsonEscape(msg));
+                       spdlog::level::to_string_view(level));
+    json::AppendString(line, msg);
     for (const auto& [k, v] : fields) {
-      line += fmt::format(R"(,"{}":"{}")", JsonEscape(k), JsonEscape(v));
+      line += ',';
+      json::AppendString(line, k);
+      line += ':';
+      json::AppendString(line, v);
     }
     line += "}";
   } else {

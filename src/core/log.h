@@ -25,9 +25,6 @@ using Field = std::pair<std::string_view, std::string_view>;
 void Write(spdlog::level::level_enum level, std::string_view msg,
            std::initializer_list<Field> fields = {});
 
-// Escapes a string for inclusion in a JSON document (without the quotes).
-std::string JsonEscape(std::string_view s);
-
 }  // namespace vigil::log
 
 #define VIGIL_LOG(lvl, msg, ...) \

@@ -62,6 +62,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "net/http.h"
@@ -98,13 +99,13 @@ HttpResponse Problem(int status, std::string_view type, std::string_view title,
   res.body.reserve(128 + detail.size());
   res.body += R"({"type":"https://vigil.dev/problems/)";
   res.body += type;
-  res.body += R"(","title":")";
-  res.body += log::JsonEscape(title);
-  res.body += R"(","status":)";
+  res.body += R"(","title":)";
+  json::AppendString(res.body, title);
+  res.body += R"(,"status":)";
   res.body += std::to_string(status);
-  res.body += R"(,"detail":")";
-  res.body += log::JsonEscape(detail);
-  res.body += R"("})";
+  res.body += R"(,"detail":)";
+  json::AppendString(res.body, detail);
+  res.body += "}";
   return res;
 }
 
