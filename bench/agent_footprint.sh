@@ -4,6 +4,7 @@
 #
 #   bench/agent_footprint.sh [SECONDS]     # default 600: the figure for bench/README.md
 #   bench/agent_footprint.sh --smoke       # 20 s, for CI: proves the measurement still works
+#   VIGIL_BUILD_DIR=build/h1 bench/agent_footprint.sh   # another build (default build/release)
 #
 # Reports the agent's peak and final resident set (VmHWM, VmRSS), its own CPU time (user+sys)
 # as a percentage of one core over the run, and separately the CPU of the tools it ran
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=600
 [[ "${1:-}" == "--smoke" ]] && seconds=20
 [[ "${1:-}" =~ ^[0-9]+$ ]] && seconds=$1
-bin=build/release/src
+bin=${VIGIL_BUILD_DIR:-build/release}/src
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 cleanup() {

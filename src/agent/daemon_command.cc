@@ -8,6 +8,7 @@
 // not enrolled or the credential is refused, 2 when the server stays unreachable (--once), 64
 // usage, 73 when the spool cannot be opened.
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -311,6 +312,9 @@ int Run(const Flags& f) {
     if (!s.ok()) {
       VIGIL_LOG(err, "cannot spool results", {{"error", s.ToString()}});
     }
+    // Once a batch interval: give the heap pages freed since the last batch (tool outputs, the
+    // previous send) back to the system, so that they do not stay resident until reused (P2).
+    malloc_trim(0);
   };
   options.after_check = [&](std::string_view check) {
     if (check == "inventory") {
