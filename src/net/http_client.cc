@@ -191,27 +191,6 @@ Result<Url> ParseUrl(std::string_view url) {
   return out;
 }
 
-// "sha256//" + base64(SHA-256 of the DER SubjectPublicKeyInfo), as agent/transport/pin.cc
-// records it at enrollment; "" when the certificate has no usable key.
-std::string SpkiPin(X509* cert) {
-  EVP_PKEY* key = X509_get0_pubkey(cert);
-  if (key == nullptr) {
-    return "";
-  }
-  int len = i2d_PUBKEY(key, nullptr);
-  if (len <= 0) {
-    return "";
-  }
-  std::vector<unsigned char> der(static_cast<size_t>(len));
-  unsigned char* p = der.data();
-  i2d_PUBKEY(key, &p);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(der.data(), der.size(), digest);
-  unsigned char b64[64];
-  int n = EVP_EncodeBlock(b64, digest, sizeof digest);
-  return "sha256//" + std::string(reinterpret_cast<char*>(b64), static_cast<size_t>(n));
-}
-
 // True when `pins` ("sha256//A" or "sha256//A;sha256//B") lists `pin`.
 bool PinMatches(std::string_view pins, std::string_view pin) {
   while (!pins.empty()) {
@@ -247,6 +226,25 @@ struct ResolveState {
 };
 
 }  // namespace
+
+std::string SpkiPin(X509* cert) {
+  EVP_PKEY* key = X509_get0_pubkey(cert);
+  if (key == nullptr) {
+    return "";
+  }
+  int len = i2d_PUBKEY(key, nullptr);
+  if (len <= 0) {
+    return "";
+  }
+  std::vector<unsigned char> der(static_cast<size_t>(len));
+  unsigned char* p = der.data();
+  i2d_PUBKEY(key, &p);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(der.data(), der.size(), digest);
+  unsigned char b64[64];
+  int n = EVP_EncodeBlock(b64, digest, sizeof digest);
+  return "sha256//" + std::string(reinterpret_cast<char*>(b64), static_cast<size_t>(n));
+}
 
 struct HttpClient::Impl {
   asio::io_context ioc{1};

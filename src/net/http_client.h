@@ -23,7 +23,14 @@
 #include "core/status.h"
 #include "net/http.h"
 
+typedef struct x509_st X509;  // NOLINT(modernize-use-using): OpenSSL's own declaration
+
 namespace vigil::net {
+
+// "sha256//" + base64(SHA-256 of the DER SubjectPublicKeyInfo) of `cert`: the form of
+// ClientOptions::pinned_public_key (and of libcurl's CURLOPT_PINNEDPUBLICKEY); "" when the
+// certificate has no usable key. The agent records it at enrollment (agent/transport/pin.h).
+std::string SpkiPin(X509* cert);
 
 struct ClientOptions {
   std::chrono::milliseconds timeout{30'000};

@@ -73,25 +73,6 @@ int Connect(const ServerAddress& server, std::chrono::milliseconds timeout, std:
 
 }  // namespace
 
-std::string SpkiPin(X509* cert) {
-  EVP_PKEY* key = X509_get0_pubkey(cert);
-  if (key == nullptr) {
-    return "";
-  }
-  int len = i2d_PUBKEY(key, nullptr);
-  if (len <= 0) {
-    return "";
-  }
-  std::vector<unsigned char> der(static_cast<size_t>(len));
-  unsigned char* p = der.data();
-  i2d_PUBKEY(key, &p);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(der.data(), der.size(), digest);
-  unsigned char b64[64];
-  int n = EVP_EncodeBlock(b64, digest, sizeof digest);
-  return "sha256//" + std::string(reinterpret_cast<char*>(b64), static_cast<size_t>(n));
-}
-
 Result<std::string> FetchPublicKeyPin(const ServerAddress& server, const PinOptions& options) {
   if (!server.tls) {
     return InvalidArgument("only https:// servers have a certificate to pin");

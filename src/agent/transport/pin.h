@@ -13,13 +13,12 @@
 
 #include "agent/transport/state.h"
 #include "core/status.h"
-
-typedef struct x509_st X509;  // NOLINT(modernize-use-using): OpenSSL's own declaration
+#include "net/http_client.h"
 
 namespace vigil::agent::transport {
 
-// "sha256//BASE64" of `cert`'s public key.
-std::string SpkiPin(X509* cert);
+// "sha256//BASE64" of `cert`'s public key (net::SpkiPin, shared with the HTTP client).
+using net::SpkiPin;
 
 struct PinOptions {
   std::string ca_file;  // PEM bundle to trust instead of the system's ("" = system)
