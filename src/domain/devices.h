@@ -92,7 +92,8 @@ struct RollupPoint {
   proto::CheckStatus worst = proto::CheckStatus::kOk;
 };
 
-// The JSON stored for a result's metrics and details (compact, fixed key order: name, value, unit, warn, crit, min, max).
+// The JSON stored for a result's metrics and details (compact, fixed key order: name, value, unit,
+// warn, crit, min, max).
 std::string MetricsJson(const std::vector<proto::Metric>& metrics);
 std::string DetailsJson(const std::map<std::string, std::string>& details);
 
