@@ -276,7 +276,7 @@ CREATE TABLE device_kind_configs (
 
 // The per-result tables lose their foreign key to devices: the ingest checks the device once per
 // batch (it must exist and not be revoked), and SQLite's check of every history and state row
-// cost a fifth of the single writer's time at P1's rate (bench/README.md). Devices are never
+// slowed the single writer markedly at P1's rate (bench/README.md). Devices are never
 // deleted (revocation keeps them), so the key guarded nothing the ingest does not.
 // SQLite cannot drop a constraint: the two tables are rebuilt with the same columns, the current
 // states clustered by their key (WITHOUT ROWID: the upsert of each result finds and rewrites one
