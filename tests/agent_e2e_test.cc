@@ -342,8 +342,10 @@ TEST_F(AgentE2eTest, SigkillDuringAStreamLosesAndDuplicatesNothing) {
   ASSERT_TRUE(db.has_value());
   ASSERT_TRUE((*db)
                   ->Read([&](storage::Tx& tx) -> Status {
-                    auto rows = tx.Query("SELECT COUNT(*) FROM check_results WHERE device_id = ?",
-                                         {device});
+                    auto rows = tx.Query(
+                        "SELECT COUNT(*) FROM check_results r JOIN check_series c ON "
+                        "c.id = r.series_id WHERE c.device_id = ?",
+                        {device});
                     results = rows ? (*rows)[0].Int(0) : -1;
                     return Status::Ok();
                   })

@@ -258,6 +258,33 @@ TEST_P(DevicesApiTest, HistoryRollsUpHourlyAndRawResultsExpire) {
   EXPECT_DOUBLE_EQ(first["avg"].get<double>(), 20.0);
   EXPECT_EQ(first["worst_status"], "ok");
   EXPECT_EQ(hourly.body["points"][1]["worst_status"], "warning");
+  // History keeps each metric's value; units and thresholds are the current state's.
+  const auto& point = raw.body["points"][0];
+  ASSERT_EQ(point["metrics"].size(), 1u) << raw.raw;
+  EXPECT_DOUBLE_EQ(point["metrics"][0]["value"].get<double>(), 10.0);
+
+  // A result of the first hour that arrives after it was rolled up (an agent's spool replayed
+  // late) is merged into that hour's roll-up, and a second run counts nothing twice.
+  auto late =
+      f.Call("POST", "/api/v1/agent/batches", dev.auth(),
+             Batch(++seq, h0 + minutes(50),
+                   json::array({Observation("cpu", "", "critical", h0 + minutes(50), 100.0)})));
+  ASSERT_EQ(late.status, 200) << late.raw;
+  report = f.app().RunMaintenance();
+  ASSERT_TRUE(report.has_value()) << report.status().ToString();
+  EXPECT_EQ(report->results_rolled_up, 1);
+  ASSERT_TRUE(f.app().RunMaintenance().has_value());
+  hourly = f.Call(
+      "GET",
+      base + "?resolution=hour&from=" + FormatRfc3339(h0) + "&to=" + FormatRfc3339(h0 + hours(2)),
+      f.owner());
+  ASSERT_EQ(hourly.body["points"].size(), 2u) << hourly.raw;
+  EXPECT_EQ(hourly.body["points"][0]["samples"], 4);
+  EXPECT_DOUBLE_EQ(hourly.body["points"][0]["min"].get<double>(), 10.0);
+  EXPECT_DOUBLE_EQ(hourly.body["points"][0]["max"].get<double>(), 100.0);
+  EXPECT_DOUBLE_EQ(hourly.body["points"][0]["avg"].get<double>(), 40.0);
+  EXPECT_EQ(hourly.body["points"][0]["worst_status"], "critical");
+  EXPECT_EQ(hourly.body["points"][1]["samples"], 3);
 
   // Bad parameters are named.
   auto bad = f.Call("GET", base + "?from=yesterday", f.owner());
@@ -268,8 +295,7 @@ TEST_P(DevicesApiTest, HistoryRollsUpHourlyAndRawResultsExpire) {
       f.Call("GET", fmt::format("/api/v1/devices/{}/checks/nope/history", Raw(dev.id)), f.owner())
           .status,
       404);
-  // Past raw retention (14 days), raw results go; roll-ups stay. Maintenance runs are bounded
-  // per call, so run until the watermark has caught up.
+  // Past raw retention (14 days after they were rolled up), raw results go; roll-ups stay.
   f.clock().Advance(hours(24 * 15));
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(f.app().RunMaintenance().has_value());

@@ -59,6 +59,20 @@ std::string MetricsJson(const std::vector<proto::Metric>& metrics) {
   return out;
 }
 
+std::string MetricValuesJson(const std::vector<proto::Metric>& metrics) {
+  std::string out = "{";
+  for (const auto& m : metrics) {
+    if (out.size() > 1) {
+      out += ',';
+    }
+    json::AppendString(out, m.name);
+    out += ':';
+    json::AppendNumber(out, m.value);
+  }
+  out += '}';
+  return out;
+}
+
 std::string DetailsJson(const std::map<std::string, std::string>& details) {
   std::string out = "{";
   for (const auto& [k, v] : details) {

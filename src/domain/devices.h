@@ -80,7 +80,7 @@ struct HistoryPoint {
   TimePoint at;
   proto::CheckStatus status = proto::CheckStatus::kUnknown;
   std::string message;
-  std::string metrics_json;
+  std::string values_json;  // MetricValuesJson: {"disk.used_percent":41.5}
 };
 
 // Hourly roll-up of one metric of one (device, check, target).
@@ -96,6 +96,9 @@ struct RollupPoint {
 // warn, crit, min, max).
 std::string MetricsJson(const std::vector<proto::Metric>& metrics);
 std::string DetailsJson(const std::map<std::string, std::string>& details);
+// What history keeps of a result's metrics: {"name":value,...} (names are unique in a result;
+// units and thresholds stay with the current state, which keeps history rows small).
+std::string MetricValuesJson(const std::vector<proto::Metric>& metrics);
 
 // For each (check, target) in `observations`, the newest one (by observed_at, later position
 // wins ties): what the current-state table must end up holding after the batch.

@@ -73,5 +73,14 @@ TEST(MetricsJson, WritesOnlyThePresentThresholds) {
   EXPECT_EQ(DetailsJson({{"a", "x\"y\n"}, {"b", ""}}), R"({"a":"x\"y\n","b":""})");
 }
 
+TEST(MetricValuesJson, KeepsOnlyNamesAndValues) {
+  proto::Metric used{"disk./.used_percent", 91.5, "%", 85.0, 95.0, 0.0, 100.0};
+  proto::Metric inodes{
+      "disk./.inodes_used_percent", 3, "%", std::nullopt, std::nullopt, std::nullopt, std::nullopt};
+  EXPECT_EQ(MetricValuesJson({used, inodes}),
+            R"({"disk./.used_percent":91.5,"disk./.inodes_used_percent":3.0})");
+  EXPECT_EQ(MetricValuesJson({}), "{}");
+}
+
 }  // namespace
 }  // namespace vigil::domain

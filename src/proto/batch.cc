@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
@@ -346,6 +347,27 @@ class Decoder {
     }
   }
 
+  // Each repeated metric name is an error at its later position (sorted copy of the names: one
+  // allocation per result, not one per metric).
+  void DuplicateMetricNames(const Path& p, const std::vector<Metric>& metrics) {
+    if (metrics.size() < 2) {
+      return;
+    }
+    std::vector<std::pair<std::string_view, size_t>> names;
+    names.reserve(metrics.size());
+    for (size_t i = 0; i < metrics.size(); ++i) {
+      if (!metrics[i].name.empty()) {
+        names.emplace_back(metrics[i].name, i);
+      }
+    }
+    std::sort(names.begin(), names.end());
+    for (size_t k = 1; k < names.size(); ++k) {
+      if (names[k].first == names[k - 1].first) {
+        Error(p.Element(names[k].second).Member("name"), "is a duplicate");
+      }
+    }
+  }
+
   CheckResult DecodeResult(const Path& p) {
     static constexpr std::array<std::string_view, 6> kNames = {"check",   "target",  "status",
                                                                "message", "metrics", "details"};
@@ -377,17 +399,11 @@ class Decoder {
         case 3:
           r.message = Text(f, 0, limits_.max_text, json::Text::kMultiline).value_or("");
           break;
-        case 4: {
-          std::set<std::string, std::less<>> names;
-          Array(f, limits_.max_metrics_per_result, [&](size_t, const Path& mp) {
-            Metric m = DecodeMetric(mp);
-            if (!m.name.empty() && !names.insert(m.name).second) {
-              Error(mp.Member("name"), "is a duplicate");
-            }
-            r.metrics.push_back(std::move(m));
-          });
+        case 4:
+          Array(f, limits_.max_metrics_per_result,
+                [&](size_t, const Path& mp) { r.metrics.push_back(DecodeMetric(mp)); });
+          DuplicateMetricNames(f, r.metrics);
           break;
-        }
         default:
           DecodeDetails(f, r);
       }

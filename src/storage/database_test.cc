@@ -13,6 +13,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -876,41 +877,77 @@ TEST_P(DatabaseTest, OpenDatabaseAppliesVigilsSchema) {
 }
 
 TEST_P(DatabaseTest, UpgradingAStoreKeepsItsResults) {
-  // A store at schema version 2 (devices, before the per-row device keys were dropped) with a
-  // device, its current state and history, upgraded by today's schema.
+  // A store at schema version 2 (devices, before the per-row device keys were dropped and before
+  // history was keyed by series) with a device, its current state, history and a roll-up,
+  // upgraded by today's schema.
   std::unique_ptr<Database> db = Open(NewStoreUrl());
   ASSERT_NE(db, nullptr);
   ASSERT_OK(Migrate(*db, Schema().first(2)));
-  ASSERT_OK(db->Write([](Tx& tx) -> Status {
-    for (std::string_view sql :
-         {"INSERT INTO clients (id, name, name_key, timezone, business_hours, currency, "
-          "created_at, updated_at) VALUES (7, 'c', 'c', 'UTC', '', 'EUR', 0, 0)",
-          "INSERT INTO devices (id, client_id, kind, hostname, credential_hash, enrolled_at) "
-          "VALUES (3, 7, 'server', 'h', 'x', 0)",
-          "INSERT INTO check_states VALUES (3, 'disk', '/', 1, 'm', '[]', '{}', 5, 4)",
-          "INSERT INTO check_results VALUES (3, 'disk', '/', 5, 1, 'm', '[]')",
-          "INSERT INTO check_results VALUES (3, 'disk', '/', 4, 0, 'ok', '[]')"}) {
+  const std::string hour = std::to_string(3'600'000);
+  ASSERT_OK(db->Write([&](Tx& tx) -> Status {
+    for (const std::string& sql :
+         {std::string("INSERT INTO clients (id, name, name_key, timezone, business_hours, "
+                      "currency, created_at, updated_at) VALUES (7, 'c', 'c', 'UTC', '', 'EUR', "
+                      "0, 0)"),
+          std::string("INSERT INTO devices (id, client_id, kind, hostname, credential_hash, "
+                      "enrolled_at) VALUES (3, 7, 'server', 'h', 'x', 0)"),
+          std::string("INSERT INTO check_states VALUES (3, 'disk', '/', 1, 'm', "
+                      "'[{\"name\":\"disk.used\",\"value\":91.5,\"unit\":\"%\"}]', '{}', 5, "
+                      "4)"),
+          // Two results of the first hour (rolled up before the upgrade), one of the next.
+          std::string("INSERT INTO check_results VALUES (3, 'disk', '/', 5, 1, 'm', "
+                      "'[{\"name\":\"disk.used\",\"value\":91.5,\"unit\":\"%\"},"
+                      "{\"name\":\"disk.inodes\",\"value\":2}]')"),
+          std::string("INSERT INTO check_results VALUES (3, 'disk', '/', 4, 0, 'ok', '[]')"),
+          "INSERT INTO check_results VALUES (3, 'disk', '/', " + hour + ", 0, 'ok', '[]')",
+          std::string("INSERT INTO check_rollups VALUES (3, 'disk', '/', 'disk.used', 0, 91.5, "
+                      "91.5, 91.5, 1, 1)"),
+          "INSERT INTO settings (key, value) VALUES ('rollup_watermark', '" + hour + "')"}) {
       VIGIL_RETURN_IF_ERROR(tx.Exec(sql).status());
     }
     return Status::Ok();
   }));
   ASSERT_OK(Migrate(*db, Schema()));
   EXPECT_EQ(db->SchemaVersion().value_or(-1), Schema().back().version);
-  EXPECT_EQ(CountRows(*db, "check_states WHERE device_id = 3 AND changed_at = 4").value_or(-1), 1);
-  EXPECT_EQ(
-      CountRows(*db, "check_results WHERE device_id = 3 AND check_name = 'disk'").value_or(-1), 2);
-  // The history's indexes are there after the rebuild.
-  EXPECT_EQ(CountRows(*db, IsSqlite() ? "sqlite_master WHERE name IN ('check_results_by_check', "
-                                        "'check_results_by_time')"
-                                      : "pg_indexes WHERE schemaname = current_schema() AND "
-                                        "indexname IN ('check_results_by_check', "
-                                        "'check_results_by_time')")
+  EXPECT_EQ(CountRows(*db,
+                      "check_series WHERE device_id = 3 AND check_name = 'disk' AND "
+                      "target = '/'")
                 .value_or(-1),
-            2);
-  // A result no longer needs a device row (the ingest checks the device once per batch).
-  ASSERT_OK(db->Write([](Tx& tx) {
-    return tx.Exec("INSERT INTO check_results VALUES (99, 'cpu', '', 6, 0, 'ok', '[]')").status();
+            1);
+  const std::string series = "(SELECT id FROM check_series WHERE device_id = 3)";
+  EXPECT_EQ(CountRows(*db, "check_states WHERE series_id = " + series +
+                               " AND changed_at = 4 AND metrics LIKE '%unit%'")
+                .value_or(-1),
+            1);
+  EXPECT_EQ(CountRows(*db, "check_results WHERE series_id = " + series).value_or(-1), 3);
+  EXPECT_EQ(CountRows(*db, "check_rollups WHERE series_id = " + series).value_or(-1), 1);
+  // History keeps metric values only, {"name": value}.
+  std::string metrics;
+  ASSERT_OK(db->Read([&](Tx& tx) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(auto rows,
+                           tx.Query("SELECT metrics FROM check_results WHERE observed_at = 5"));
+    metrics = rows.empty() ? "" : rows[0].Text(0);
+    return Status::Ok();
   }));
+  auto values = nlohmann::json::parse(metrics, nullptr, false);
+  EXPECT_EQ(values, nlohmann::json({{"disk.used", 91.5}, {"disk.inodes", 2}})) << metrics;
+  // The roll-up watermark now names the newest result before the hour it stood at: the two of
+  // the first hour are not counted again, the third is still to come.
+  EXPECT_EQ(CountRows(*db,
+                      "settings WHERE key = 'rollup_last_result_id' AND value = "
+                      "(SELECT CAST(MAX(id) AS TEXT) FROM check_results WHERE "
+                      "observed_at < " +
+                          hour + ")")
+                .value_or(-1),
+            1);
+  EXPECT_EQ(CountRows(*db, "settings WHERE key = 'rollup_watermark'").value_or(-1), 0);
+  // History has one index, by series and time.
+  EXPECT_EQ(CountRows(*db, IsSqlite() ? "sqlite_master WHERE type = 'index' AND tbl_name = "
+                                        "'check_results'"
+                                      : "pg_indexes WHERE schemaname = current_schema() AND "
+                                        "tablename = 'check_results'")
+                .value_or(-1),
+            IsSqlite() ? 1 : 2);  // PostgreSQL counts the primary key's too
 }
 
 // --- backup and observer ----------------------------------------------------------------------

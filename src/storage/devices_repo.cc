@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json_reader.h"
 #include "storage/repo_util.h"
 
 namespace vigil::storage {
@@ -23,10 +24,16 @@ const std::vector<std::string_view> kEnrollmentTokenSortKeys = {"id", "created_a
 
 namespace {
 
-constexpr std::string_view kRollupWatermarkKey = "rollup_watermark";
+// The id of the newest history row already counted in the roll-ups.
+constexpr std::string_view kRollupWatermarkKey = "rollup_last_result_id";
 constexpr size_t kHistoryRowsPerInsert = 100;
+constexpr size_t kHistoryColumns = 5;  // series_id, observed_at, status, message, metrics
 constexpr int64_t kHourMs = 3'600'000;
-constexpr int64_t kMaxHoursPerMaintenance = 48;
+// Maintenance works in write transactions of at most this many history rows, so that it never
+// holds the single writer (and the acknowledgement of agents' batches) for long, and at most
+// kMaxStepsPerMaintenance of them per call; a backlog is caught up over several calls.
+constexpr int64_t kRowsPerMaintenanceStep = 20'000;
+constexpr int64_t kMaxStepsPerMaintenance = 50;
 // Batch marks are kept past the oldest observation a batch may carry (DecodeBatch's max_past),
 // so a replay is recognised for as long as it could be accepted at all.
 constexpr std::chrono::hours kBatchMarkRetention{24 * 31};
@@ -186,6 +193,8 @@ std::vector<RowsInsert> MultiRowInserts(std::string_view head, std::string_view 
 // Everything about a batch that does not depend on what is stored, computed before the write
 // transaction so that the single writer thread only binds and steps (DESIGN.md P1).
 struct PreparedBatch {
+  // History rows of kHistoryColumns values each, in the batch's order; the first, the series id,
+  // is filled in by the transaction (SetSeries).
   std::vector<RowsInsert> history;
   // One per newest result of a (check, target): its row for check_states.
   struct State {
@@ -195,36 +204,31 @@ struct PreparedBatch {
     std::string details;
   };
   std::vector<State> states;
+
+  void SetSeries(size_t observation, int64_t series) {
+    history[observation / kHistoryRowsPerInsert]
+        .params[(observation % kHistoryRowsPerInsert) * kHistoryColumns] = Value(series);
+  }
 };
 
-PreparedBatch PrepareBatch(DeviceId device, const proto::Batch& batch) {
+PreparedBatch PrepareBatch(const proto::Batch& batch) {
   PreparedBatch p;
-  const auto& obs = batch.observations;
-  std::vector<std::string> metrics;
-  metrics.reserve(obs.size());
-  for (const auto& o : obs) {
-    metrics.push_back(domain::MetricsJson(o.result.metrics));
-  }
-  for (const proto::Observation* o : domain::NewestPerTarget(obs)) {
-    p.states.push_back({o, ToUnixMillis(o->observed_at), metrics[o - obs.data()],
+  for (const proto::Observation* o : domain::NewestPerTarget(batch.observations)) {
+    p.states.push_back({o, ToUnixMillis(o->observed_at), domain::MetricsJson(o->result.metrics),
                         domain::DetailsJson(o->result.details)});
   }
   std::vector<Value> values;
-  values.reserve(obs.size() * 7);
-  for (size_t i = 0; i < obs.size(); ++i) {
-    const auto& o = obs[i];
-    values.emplace_back(Raw(device));
-    values.emplace_back(o.result.check);
-    values.emplace_back(o.result.target);
+  values.reserve(batch.observations.size() * kHistoryColumns);
+  for (const auto& o : batch.observations) {
+    values.emplace_back();  // the series id
     values.emplace_back(ToUnixMillis(o.observed_at));
     values.emplace_back(static_cast<int64_t>(o.result.status));
     values.emplace_back(o.result.message);
-    values.emplace_back(std::move(metrics[i]));
+    values.emplace_back(domain::MetricValuesJson(o.result.metrics));
   }
   p.history = MultiRowInserts(
-      "INSERT INTO check_results (device_id, check_name, target, observed_at, status, message, "
-      "metrics) VALUES ",
-      "", 7, std::move(values));
+      "INSERT INTO check_results (series_id, observed_at, status, message, metrics) VALUES ", "",
+      kHistoryColumns, std::move(values));
   return p;
 }
 
@@ -475,7 +479,7 @@ Status DevicesRepo::ResetConnections() {
 Result<IngestOutcome> DevicesRepo::Ingest(DeviceId device, const proto::Batch& batch,
                                           TimePoint now) {
   IngestOutcome out;
-  PreparedBatch prepared = PrepareBatch(device, batch);
+  PreparedBatch prepared = PrepareBatch(batch);
   Status st = db_.Write([&](Tx& tx) -> Status {
     out = IngestOutcome{};
     VIGIL_ASSIGN_OR_RETURN(Device d, LoadDevice(tx, device, std::nullopt));
@@ -495,62 +499,96 @@ Result<IngestOutcome> DevicesRepo::Ingest(DeviceId device, const proto::Batch& b
                                   {Raw(device), static_cast<int64_t>(batch.sequence), Ms(now),
                                    static_cast<int64_t>(batch.observations.size())})
                               .status());
+    // The device's series with their current state (status, observed_at) by (check, target):
+    // updated below with this batch's, they give the device's summary without reading again.
+    struct Series {
+      int64_t id = 0;
+      std::optional<std::pair<CheckStatus, int64_t>> state;
+    };
+    std::map<std::pair<std::string, std::string>, Series> series;
+    auto read_series = [&]() -> Status {
+      VIGIL_ASSIGN_OR_RETURN(
+          auto rows, tx.Query("SELECT c.check_name, c.target, c.id, s.status, s.observed_at "
+                              "FROM check_series c LEFT JOIN check_states s ON s.series_id = c.id "
+                              "WHERE c.device_id = ?",
+                              {Raw(device)}));
+      for (const auto& r : rows) {
+        Series& x = series[{r.Text(0), r.Text(1)}];
+        x.id = r.Int(2);
+        if (!r.IsNull(3)) {
+          x.state = {StatusFromInt(r.Int(3)).value_or(CheckStatus::kUnknown), r.Int(4)};
+        }
+      }
+      return Status::Ok();
+    };
+    VIGIL_RETURN_IF_ERROR(read_series());
+    // New series first (ON CONFLICT: on PostgreSQL a concurrent batch of the same device may
+    // create one first, and a unique violation would read as a duplicate batch).
+    std::vector<Value> fresh;
+    for (const PreparedBatch::State& s : prepared.states) {
+      const auto& res = s.observation->result;
+      if (series.find({res.check, res.target}) == series.end()) {
+        for (Value v : {Value(Raw(device)), Value(res.check), Value(res.target)}) {
+          fresh.push_back(std::move(v));
+        }
+      }
+    }
+    if (!fresh.empty()) {
+      for (const RowsInsert& ins : MultiRowInserts(
+               "INSERT INTO check_series (device_id, check_name, target) VALUES ",
+               " ON CONFLICT (device_id, check_name, target) DO NOTHING", 3, std::move(fresh))) {
+        VIGIL_RETURN_IF_ERROR(tx.Exec(ins.sql, ins.params).status());
+      }
+      VIGIL_RETURN_IF_ERROR(read_series());
+    }
+    for (size_t i = 0; i < batch.observations.size(); ++i) {
+      const auto& res = batch.observations[i].result;
+      prepared.SetSeries(i, series.at({res.check, res.target}).id);
+    }
     for (const RowsInsert& ins : prepared.history) {
       VIGIL_RETURN_IF_ERROR(tx.Exec(ins.sql, ins.params).status());
     }
     out.stored = static_cast<int64_t>(batch.observations.size());
 
-    // The device's current states (status, observed_at) by (check, target): updated below with
-    // this batch's, they give the device's summary without reading them again.
-    std::map<std::pair<std::string, std::string>, std::pair<CheckStatus, int64_t>> states;
-    {
-      VIGIL_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT check_name, target, status, observed_at "
-                                                 "FROM check_states WHERE device_id = ?",
-                                                 {Raw(device)}));
-      for (const auto& r : rows) {
-        states[{r.Text(0), r.Text(1)}] = {StatusFromInt(r.Int(2)).value_or(CheckStatus::kUnknown),
-                                          r.Int(3)};
-      }
-    }
     std::vector<Value> values;
-    values.reserve(prepared.states.size() * 9);
+    values.reserve(prepared.states.size() * 7);
     for (const PreparedBatch::State& s : prepared.states) {
       const auto& res = s.observation->result;
-      auto [it, added] = states.try_emplace({res.check, res.target}, res.status, s.observed_at);
-      if (!added && it->second.second > s.observed_at) {
+      Series& x = series[{res.check, res.target}];
+      if (x.state && x.state->second > s.observed_at) {
         continue;  // an older result replayed after a newer one: history only
       }
-      for (Value v : {Value(Raw(device)), Value(res.check), Value(res.target),
-                      Value(static_cast<int64_t>(res.status)), Value(res.message), Value(s.metrics),
-                      Value(s.details), Value(s.observed_at), Value(s.observed_at)}) {
+      for (Value v :
+           {Value(x.id), Value(static_cast<int64_t>(res.status)), Value(res.message),
+            Value(s.metrics), Value(s.details), Value(s.observed_at), Value(s.observed_at)}) {
         values.push_back(std::move(v));
       }
-      if (added || it->second.first != res.status) {
+      if (!x.state || x.state->first != res.status) {
         StatusChange c;
         c.device_id = device;
         c.client_id = d.client_id;
         c.check = res.check;
         c.target = res.target;
-        if (!added) {
-          c.from = it->second.first;
+        if (x.state) {
+          c.from = x.state->first;
         }
         c.to = res.status;
         c.message = res.message;
         c.at = s.observation->observed_at;
         out.changes.push_back(std::move(c));
       }
-      it->second = {res.status, s.observed_at};
+      x.state = {res.status, s.observed_at};
     }
-    for (const RowsInsert& ins : MultiRowInserts(
-             "INSERT INTO check_states (device_id, check_name, target, status, message, metrics, "
-             "details, observed_at, changed_at) VALUES ",
-             " ON CONFLICT (device_id, check_name, target) DO UPDATE SET "
-             "changed_at = CASE WHEN check_states.status = excluded.status "
-             "THEN check_states.changed_at ELSE excluded.changed_at END, "
-             "status = excluded.status, message = excluded.message, "
-             "metrics = excluded.metrics, details = excluded.details, "
-             "observed_at = excluded.observed_at",
-             9, std::move(values))) {
+    for (const RowsInsert& ins :
+         MultiRowInserts("INSERT INTO check_states (series_id, status, message, metrics, details, "
+                         "observed_at, changed_at) VALUES ",
+                         " ON CONFLICT (series_id) DO UPDATE SET "
+                         "changed_at = CASE WHEN check_states.status = excluded.status "
+                         "THEN check_states.changed_at ELSE excluded.changed_at END, "
+                         "status = excluded.status, message = excluded.message, "
+                         "metrics = excluded.metrics, details = excluded.details, "
+                         "observed_at = excluded.observed_at",
+                         7, std::move(values))) {
       VIGIL_RETURN_IF_ERROR(tx.Exec(ins.sql, ins.params).status());
     }
     int64_t lost = 0;
@@ -568,9 +606,11 @@ Result<IngestOutcome> DevicesRepo::Ingest(DeviceId device, const proto::Batch& b
     }
     std::optional<CheckStatus> worst;
     int64_t failing = 0;
-    for (const auto& [key, state] : states) {
-      worst = worst ? proto::Worst(*worst, state.first) : state.first;
-      failing += state.first != CheckStatus::kOk ? 1 : 0;
+    for (const auto& [key, x] : series) {
+      if (x.state) {
+        worst = worst ? proto::Worst(*worst, x.state->first) : x.state->first;
+        failing += x.state->first != CheckStatus::kOk ? 1 : 0;
+      }
     }
     int64_t seq = static_cast<int64_t>(batch.sequence);
     return tx
@@ -600,9 +640,10 @@ Result<std::vector<CheckState>> DevicesRepo::CurrentChecks(DeviceId device, Clie
   Status st = db_.Read([&](Tx& tx) -> Status {
     VIGIL_RETURN_IF_ERROR(LoadDevice(tx, device, scope).status());
     VIGIL_ASSIGN_OR_RETURN(auto rows,
-                           tx.Query("SELECT check_name, target, status, message, metrics, details, "
-                                    "observed_at, changed_at FROM check_states WHERE device_id = ? "
-                                    "ORDER BY check_name, target",
+                           tx.Query("SELECT c.check_name, c.target, s.status, s.message, "
+                                    "s.metrics, s.details, s.observed_at, s.changed_at "
+                                    "FROM check_series c JOIN check_states s ON s.series_id = c.id "
+                                    "WHERE c.device_id = ? ORDER BY c.check_name, c.target",
                                     {Raw(device)}));
     for (const auto& r : rows) {
       CheckState c;
@@ -635,16 +676,17 @@ Result<std::vector<domain::HistoryPoint>> DevicesRepo::History(DeviceId device, 
     VIGIL_RETURN_IF_ERROR(LoadDevice(tx, device, scope).status());
     VIGIL_ASSIGN_OR_RETURN(
         auto rows,
-        tx.Query("SELECT observed_at, status, message, metrics FROM check_results "
-                 "WHERE device_id = ? AND check_name = ? AND target = ? AND observed_at >= ? "
-                 "AND observed_at < ? ORDER BY observed_at LIMIT ?",
+        tx.Query("SELECT r.observed_at, r.status, r.message, r.metrics FROM check_series c "
+                 "JOIN check_results r ON r.series_id = c.id WHERE c.device_id = ? AND "
+                 "c.check_name = ? AND c.target = ? AND r.observed_at >= ? AND r.observed_at < ? "
+                 "ORDER BY r.observed_at LIMIT ?",
                  {Raw(device), check, target, Ms(from), Ms(to), limit}));
     for (const auto& r : rows) {
       domain::HistoryPoint p;
       p.at = FromUnixMillis(r.Int(0));
       p.status = StatusFromInt(r.Int(1)).value_or(CheckStatus::kUnknown);
       p.message = r.Text(2);
-      p.metrics_json = r.Text(3);
+      p.values_json = r.Text(3);
       out.push_back(std::move(p));
     }
     return Status::Ok();
@@ -665,9 +707,10 @@ Result<std::vector<domain::RollupPoint>> DevicesRepo::Rollups(DeviceId device, C
     VIGIL_RETURN_IF_ERROR(LoadDevice(tx, device, scope).status());
     VIGIL_ASSIGN_OR_RETURN(
         auto rows,
-        tx.Query("SELECT hour, metric, min_value, max_value, sum_value, samples, worst_status "
-                 "FROM check_rollups WHERE device_id = ? AND check_name = ? AND target = ? "
-                 "AND hour >= ? AND hour < ? ORDER BY hour, metric LIMIT ?",
+        tx.Query("SELECT r.hour, r.metric, r.min_value, r.max_value, r.sum_value, r.samples, "
+                 "r.worst_status FROM check_series c JOIN check_rollups r ON r.series_id = c.id "
+                 "WHERE c.device_id = ? AND c.check_name = ? AND c.target = ? AND r.hour >= ? "
+                 "AND r.hour < ? ORDER BY r.hour, r.metric LIMIT ?",
                  {Raw(device), check, target, Ms(from), Ms(to), limit}));
     for (const auto& r : rows) {
       domain::RollupPoint p;
@@ -858,88 +901,162 @@ Result<MaintenanceReport> DevicesRepo::RollUpAndPrune(TimePoint now,
                                                       const RetentionPolicy& policy) {
   MaintenanceReport report;
   const int64_t now_ms = ToUnixMillis(now);
-  const int64_t current_hour = now_ms - now_ms % kHourMs;
-  Status st = db_.Write([&](Tx& tx) -> Status {
-    report = MaintenanceReport{};
-    VIGIL_ASSIGN_OR_RETURN(auto wm, tx.Query("SELECT value FROM settings WHERE key = ?",
-                                             {std::string(kRollupWatermarkKey)}));
-    int64_t hour = 0;
-    if (!wm.empty()) {
-      hour = std::stoll(wm[0].Text(0));
-    } else {
-      VIGIL_ASSIGN_OR_RETURN(auto oldest, tx.Query("SELECT MIN(observed_at) FROM check_results"));
-      hour = oldest.empty() || oldest[0].IsNull(0) ? current_hour : oldest[0].Int(0);
-      hour -= ((hour % kHourMs) + kHourMs) % kHourMs;
-    }
-    // Bounded work per call: a long outage of maintenance catches up over several calls.
-    for (int64_t n = 0; hour < current_hour && n < kMaxHoursPerMaintenance; ++n, hour += kHourMs) {
-      VIGIL_ASSIGN_OR_RETURN(auto rows,
-                             tx.Query("SELECT device_id, check_name, target, status, metrics FROM "
-                                      "check_results WHERE observed_at >= ? AND observed_at < ?",
-                                      {hour, hour + kHourMs}));
+  // Roll-ups follow the history's ids from the watermark on, a bounded step per transaction.
+  // Results of an hour already rolled up (replayed late) are merged into its roll-up.
+  int64_t watermark = -1;
+  for (int64_t step = 0; step < kMaxStepsPerMaintenance; ++step) {
+    int64_t read = 0;
+    int64_t written = 0;
+    Status st = db_.Write([&](Tx& tx) -> Status {
+      if (db_.dialect() == Dialect::kPostgres) {
+        // Ids are taken when a row is inserted, not when it commits: waiting here for the
+        // writers in flight (and holding back new ones for this step) makes every id up to the
+        // newest one read below committed, so none is passed over.
+        VIGIL_RETURN_IF_ERROR(tx.Exec("LOCK TABLE check_results IN SHARE MODE").status());
+      }
+      VIGIL_ASSIGN_OR_RETURN(auto wm, tx.Query("SELECT value FROM settings WHERE key = ?",
+                                               {std::string(kRollupWatermarkKey)}));
+      int64_t from = wm.empty() ? 0 : std::stoll(wm[0].Text(0));
+      VIGIL_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT id, series_id, observed_at, status, "
+                                                 "metrics FROM check_results WHERE id > ? "
+                                                 "ORDER BY id LIMIT ?",
+                                                 {from, kRowsPerMaintenanceStep}));
+      read = static_cast<int64_t>(rows.size());
+      watermark = rows.empty() ? from : rows.back().Int(0);
       struct Agg {
         double min = 0, max = 0, sum = 0;
         int64_t count = 0;
         CheckStatus worst = CheckStatus::kOk;
       };
-      std::map<std::tuple<int64_t, std::string, std::string, std::string>, Agg> aggs;
+      std::map<std::tuple<int64_t, std::string, int64_t>, Agg> aggs;
       for (const auto& r : rows) {
-        json metrics = json::parse(r.Text(4), nullptr, false);
-        if (!metrics.is_array()) {
+        const int64_t at = r.Int(2);
+        const int64_t hour = at - ((at % kHourMs) + kHourMs) % kHourMs;
+        const auto status = StatusFromInt(r.Int(3)).value_or(CheckStatus::kUnknown);
+        const std::string values = r.Text(4);
+        vigil::json::Reader in(values, {.max_bytes = values.size(), .max_depth = 1});
+        if (!in.BeginObject()) {
           continue;
         }
-        auto status = StatusFromInt(r.Int(3)).value_or(CheckStatus::kUnknown);
-        for (const auto& m : metrics) {
-          if (!m.is_object() || !m.contains("name") || !m["name"].is_string() ||
-              !m.contains("value") || !m["value"].is_number()) {
-            continue;
+        while (in.NextMember()) {
+          std::string name = in.key();
+          auto n = in.ReadNumber();
+          if (!n) {
+            break;  // not what MetricValuesJson writes: skip the rest of this row
           }
-          double v = m["value"].get<double>();
-          auto& a = aggs[{r.Int(0), r.Text(1), r.Text(2), m["name"].get<std::string>()}];
+          Agg& a = aggs[{r.Int(1), std::move(name), hour}];
           if (a.count == 0) {
-            a.min = a.max = v;
+            a.min = a.max = n->value;
             a.worst = status;
           } else {
-            a.min = std::min(a.min, v);
-            a.max = std::max(a.max, v);
+            a.min = std::min(a.min, n->value);
+            a.max = std::max(a.max, n->value);
             a.worst = proto::Worst(a.worst, status);
           }
-          a.sum += v;
+          a.sum += n->value;
           ++a.count;
         }
       }
+      std::vector<Value> values;
+      values.reserve(aggs.size() * 8);
       for (const auto& [k, a] : aggs) {
-        VIGIL_RETURN_IF_ERROR(
-            tx.Exec("INSERT INTO check_rollups (device_id, check_name, target, metric, hour, "
-                    "min_value, max_value, sum_value, samples, worst_status) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    {std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), hour, a.min,
-                     a.max, a.sum, a.count, static_cast<int64_t>(a.worst)})
-                .status());
-        ++report.rollup_rows;
+        for (Value v :
+             {Value(std::get<0>(k)), Value(std::get<1>(k)), Value(std::get<2>(k)), Value(a.min),
+              Value(a.max), Value(a.sum), Value(a.count), Value(static_cast<int64_t>(a.worst))}) {
+          values.push_back(std::move(v));
+        }
       }
-      ++report.hours_rolled_up;
+      written = static_cast<int64_t>(aggs.size());
+      // proto::Worst's order (ok < unknown < warning < critical) in SQL.
+      auto rank = [](std::string_view column) {
+        return fmt::format("CASE {} WHEN 0 THEN 0 WHEN 3 THEN 1 WHEN 1 THEN 2 ELSE 3 END", column);
+      };
+      const std::string merge = fmt::format(
+          " ON CONFLICT (series_id, metric, hour) DO UPDATE SET "
+          "min_value = CASE WHEN excluded.min_value < check_rollups.min_value "
+          "THEN excluded.min_value ELSE check_rollups.min_value END, "
+          "max_value = CASE WHEN excluded.max_value > check_rollups.max_value "
+          "THEN excluded.max_value ELSE check_rollups.max_value END, "
+          "sum_value = check_rollups.sum_value + excluded.sum_value, "
+          "samples = check_rollups.samples + excluded.samples, "
+          "worst_status = CASE WHEN {} > {} THEN excluded.worst_status "
+          "ELSE check_rollups.worst_status END",
+          rank("excluded.worst_status"), rank("check_rollups.worst_status"));
+      for (const RowsInsert& ins :
+           MultiRowInserts("INSERT INTO check_rollups (series_id, metric, hour, min_value, "
+                           "max_value, sum_value, samples, worst_status) VALUES ",
+                           merge, 8, std::move(values))) {
+        VIGIL_RETURN_IF_ERROR(tx.Exec(ins.sql, ins.params).status());
+      }
+      return tx
+          .Exec(
+              "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+              "SET value = excluded.value",
+              {std::string(kRollupWatermarkKey), std::to_string(watermark)})
+          .status();
+    });
+    if (!st.ok()) {
+      return st;
     }
+    report.results_rolled_up += read;
+    report.rollup_rows += written;
+    if (read < kRowsPerMaintenanceStep) {
+      break;
+    }
+  }
+
+  // Retention: a raw result goes `policy.raw` after it was rolled up (about when it arrived),
+  // so results replayed late are kept as long as any. A mark per call says how far the roll-ups
+  // had come when.
+  int64_t prune_to = 0;
+  Status st = db_.Write([&](Tx& tx) -> Status {
+    if (watermark > 0) {
+      VIGIL_RETURN_IF_ERROR(tx.Exec("INSERT INTO check_result_marks (last_id, marked_at) "
+                                    "VALUES (?, ?) ON CONFLICT (last_id) DO NOTHING",
+                                    {watermark, now_ms})
+                                .status());
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto marks, tx.Query("SELECT MAX(last_id) FROM check_result_marks WHERE "
+                                                "marked_at < ?",
+                                                {ToUnixMillis(now - policy.raw)}));
+    prune_to = marks.empty() || marks[0].IsNull(0) ? 0 : marks[0].Int(0);
     VIGIL_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
-                "SET value = excluded.value",
-                {std::string(kRollupWatermarkKey), std::to_string(hour)})
-            .status());
-    // Raw results go only once rolled up (and never those of the hour not yet rolled up).
-    int64_t raw_cutoff = std::min(hour, ToUnixMillis(now - policy.raw));
+        tx.Exec("DELETE FROM check_result_marks WHERE last_id < ?", {prune_to}).status());
     VIGIL_ASSIGN_OR_RETURN(
-        report.raw_deleted,
-        tx.Exec("DELETE FROM check_results WHERE observed_at < ?", {raw_cutoff}));
-    VIGIL_ASSIGN_OR_RETURN(
-        report.rollups_deleted,
+        int64_t rollups_deleted,
         tx.Exec("DELETE FROM check_rollups WHERE hour < ?", {ToUnixMillis(now - policy.rollups)}));
-    VIGIL_ASSIGN_OR_RETURN(report.batch_marks_deleted,
+    VIGIL_ASSIGN_OR_RETURN(int64_t marks_deleted,
                            tx.Exec("DELETE FROM device_batches WHERE received_at < ?",
                                    {ToUnixMillis(now - kBatchMarkRetention)}));
+    report.rollups_deleted = rollups_deleted;
+    report.batch_marks_deleted = marks_deleted;
     return Status::Ok();
   });
   if (!st.ok()) {
     return st;
+  }
+  // Raw rows up to prune_to, oldest first, a bounded step per transaction.
+  for (int64_t step = 0; step < kMaxStepsPerMaintenance && prune_to > 0; ++step) {
+    int64_t deleted = 0;
+    st = db_.Write([&](Tx& tx) -> Status {
+      VIGIL_ASSIGN_OR_RETURN(auto oldest, tx.Query("SELECT MIN(id) FROM check_results"));
+      if (oldest.empty() || oldest[0].IsNull(0) || oldest[0].Int(0) > prune_to) {
+        deleted = 0;
+        return Status::Ok();
+      }
+      const int64_t lo = oldest[0].Int(0);
+      VIGIL_ASSIGN_OR_RETURN(deleted,
+                             tx.Exec("DELETE FROM check_results WHERE id >= ? AND id <= ?",
+                                     {lo, std::min(prune_to, lo + kRowsPerMaintenanceStep - 1)}));
+      return Status::Ok();
+    });
+    if (!st.ok()) {
+      return st;
+    }
+    report.raw_deleted += deleted;
+    if (deleted == 0) {
+      break;
+    }
   }
   return report;
 }

@@ -70,8 +70,8 @@ struct RetentionPolicy {
 };
 
 struct MaintenanceReport {
-  int64_t hours_rolled_up = 0;
-  int64_t rollup_rows = 0;
+  int64_t results_rolled_up = 0;  // history rows counted into roll-ups
+  int64_t rollup_rows = 0;        // roll-up rows written or merged into
   int64_t raw_deleted = 0;
   int64_t rollups_deleted = 0;
   int64_t batch_marks_deleted = 0;
@@ -148,8 +148,11 @@ class DevicesRepo {
                            const AuditContext& audit);
 
   // ---- maintenance
-  // Rolls complete hours of raw results up into hourly roll-ups (per metric: min, max, sum,
-  // count; worst status), then deletes raw results and roll-ups older than `policy`.
+  // Rolls raw results not yet counted up into hourly roll-ups (per series, metric and hour of
+  // observation: min, max, sum, count; worst status), merging into the roll-ups already there,
+  // then deletes raw results rolled up longer than `policy.raw` ago and roll-ups of hours older
+  // than `policy.rollups`. Works in write transactions of bounded size; a backlog takes several
+  // calls (vigild calls it every few minutes).
   Result<MaintenanceReport> RollUpAndPrune(TimePoint now, const RetentionPolicy& policy);
 
  private:

@@ -333,10 +333,141 @@ ALTER TABLE check_states DROP CONSTRAINT IF EXISTS check_states_device_id_fkey
 ALTER TABLE check_results DROP CONSTRAINT IF EXISTS check_results_device_id_fkey
 )sql";
 
+// Check history keyed by a series id per (device, check, target) (DESIGN.md P1): a history row
+// holds the series id instead of the device, check and target again, and only its metrics'
+// values ({"name": value}; units and thresholds stay with the current state), so rows and their
+// one index are much smaller. Roll-ups and retention follow the history's ids in bounded steps
+// instead of its observation times, which drops the time index and counts results that arrive
+// after their hour was rolled up. Current states and roll-ups are keyed by the series too. The
+// roll-up watermark (an hour) becomes the id of the newest result before that hour.
+constexpr std::string_view kSeries = R"sql(
+CREATE TABLE check_series (
+  id {{pk}},
+  device_id BIGINT NOT NULL,
+  check_name TEXT NOT NULL,
+  target TEXT NOT NULL,
+  UNIQUE (device_id, check_name, target)
+)
+--;
+INSERT INTO check_series (device_id, check_name, target)
+SELECT device_id, check_name, target FROM check_states
+UNION SELECT device_id, check_name, target FROM check_results
+UNION SELECT device_id, check_name, target FROM check_rollups
+ORDER BY 1, 2, 3
+--;
+CREATE TABLE check_states_v4 (
+  series_id {{key}},
+  status BIGINT NOT NULL,
+  message TEXT NOT NULL,
+  metrics TEXT NOT NULL,
+  details TEXT NOT NULL,
+  observed_at BIGINT NOT NULL,
+  changed_at BIGINT NOT NULL
+)
+--;
+INSERT INTO check_states_v4 (series_id, status, message, metrics, details, observed_at,
+  changed_at)
+SELECT c.id, s.status, s.message, s.metrics, s.details, s.observed_at, s.changed_at
+FROM check_states s JOIN check_series c
+  ON c.device_id = s.device_id AND c.check_name = s.check_name AND c.target = s.target
+--;
+DROP TABLE check_states
+--;
+ALTER TABLE check_states_v4 RENAME TO check_states
+--;
+CREATE TABLE check_rollups_v4 (
+  series_id BIGINT NOT NULL,
+  metric TEXT NOT NULL,
+  hour BIGINT NOT NULL,
+  min_value DOUBLE PRECISION NOT NULL,
+  max_value DOUBLE PRECISION NOT NULL,
+  sum_value DOUBLE PRECISION NOT NULL,
+  samples BIGINT NOT NULL,
+  worst_status BIGINT NOT NULL,
+  PRIMARY KEY (series_id, metric, hour)
+)
+--;
+INSERT INTO check_rollups_v4 (series_id, metric, hour, min_value, max_value, sum_value, samples,
+  worst_status)
+SELECT c.id, r.metric, r.hour, r.min_value, r.max_value, r.sum_value, r.samples, r.worst_status
+FROM check_rollups r JOIN check_series c
+  ON c.device_id = r.device_id AND c.check_name = r.check_name AND c.target = r.target
+--;
+DROP TABLE check_rollups
+--;
+ALTER TABLE check_rollups_v4 RENAME TO check_rollups
+--;
+CREATE TABLE check_result_marks (
+  last_id BIGINT PRIMARY KEY,
+  marked_at BIGINT NOT NULL
+)
+--;
+CREATE TABLE check_results_v4 (
+  id {{pk}},
+  series_id BIGINT NOT NULL,
+  observed_at BIGINT NOT NULL,
+  status BIGINT NOT NULL,
+  message TEXT NOT NULL,
+  metrics TEXT NOT NULL
+)
+)sql";
+
+// The history's metrics become {"name": value} with each engine's JSON functions; what follows
+// the copy is the same for both.
+constexpr std::string_view kSeriesSqlite = R"sql(
+INSERT INTO check_results_v4 (series_id, observed_at, status, message, metrics)
+SELECT c.id, r.observed_at, r.status, r.message,
+  COALESCE((SELECT json_group_object(json_extract(m.value, '$.name'),
+                                     json_extract(m.value, '$.value'))
+            FROM json_each(CASE WHEN json_valid(r.metrics) THEN r.metrics ELSE '[]' END) m
+            WHERE json_type(m.value, '$.name') = 'text'
+              AND json_type(m.value, '$.value') IN ('integer', 'real')), '{}')
+FROM check_results r JOIN check_series c
+  ON c.device_id = r.device_id AND c.check_name = r.check_name AND c.target = r.target
+ORDER BY r.observed_at
+--;
+INSERT INTO settings (key, value)
+SELECT 'rollup_last_result_id', CAST(COALESCE(MAX(r.id), 0) AS TEXT) FROM check_results_v4 r
+WHERE r.observed_at < (SELECT CAST(value AS BIGINT) FROM settings WHERE key = 'rollup_watermark')
+--;
+DELETE FROM settings WHERE key = 'rollup_watermark'
+--;
+DROP TABLE check_results
+--;
+ALTER TABLE check_results_v4 RENAME TO check_results
+--;
+CREATE INDEX check_results_by_series ON check_results (series_id, observed_at)
+)sql";
+
+constexpr std::string_view kSeriesPostgres = R"sql(
+INSERT INTO check_results_v4 (series_id, observed_at, status, message, metrics)
+SELECT c.id, r.observed_at, r.status, r.message,
+  COALESCE((SELECT json_object_agg(m->>'name', m->'value')::text
+            FROM json_array_elements(CASE WHEN json_typeof(r.metrics::json) = 'array'
+                                          THEN r.metrics::json ELSE '[]'::json END) m
+            WHERE json_typeof(m->'name') = 'string' AND json_typeof(m->'value') = 'number'), '{}')
+FROM check_results r JOIN check_series c
+  ON c.device_id = r.device_id AND c.check_name = r.check_name AND c.target = r.target
+ORDER BY r.observed_at
+--;
+INSERT INTO settings (key, value)
+SELECT 'rollup_last_result_id', CAST(COALESCE(MAX(r.id), 0) AS TEXT) FROM check_results_v4 r
+WHERE r.observed_at < (SELECT CAST(value AS BIGINT) FROM settings WHERE key = 'rollup_watermark')
+--;
+DELETE FROM settings WHERE key = 'rollup_watermark'
+--;
+DROP TABLE check_results
+--;
+ALTER TABLE check_results_v4 RENAME TO check_results
+--;
+CREATE INDEX check_results_by_series ON check_results (series_id, observed_at)
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "accounts", kAccounts, kAccountsSqlite, kAccountsPostgres},
     {2, "devices", kDevices},
     {3, "ingest without per-row device keys", {}, kIngestKeysSqlite, kIngestKeysPostgres},
+    {4, "check history by series", kSeries, kSeriesSqlite, kSeriesPostgres},
 };
 
 }  // namespace

@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <string>
+
 #include "crypto/crypto.h"
 #include "proto/agent_config.h"
 #include "server/api/services.h"
@@ -68,6 +71,21 @@ json DeviceJson(const domain::Device& d, TimePoint now) {
 json ParsedOr(const std::string& text, json fallback) {
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() ? fallback : j;
+}
+
+// A history point's metrics, [{"name", "value", "unit"}], from what history keeps
+// (domain::MetricValuesJson) and the units of the current state's metrics (`units`).
+json HistoryMetrics(const std::string& values_json, const std::map<std::string, json>& units) {
+  json out = json::array();
+  const json values = ParsedOr(values_json, json::object());
+  for (const auto& [name, value] : values.items()) {
+    json m = {{"name", name}, {"value", value}};
+    if (auto u = units.find(name); u != units.end()) {
+      m["unit"] = u->second;
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 json CheckJson(const domain::CheckState& c) {
@@ -299,11 +317,23 @@ void RegisterDeviceRoutes(Router& router, Services& s) {
          if (resolution == "raw") {
            VIGIL_ASSIGN_OR_RETURN(
                auto pts, s.devices.History(DeviceId{id}, scope, check, target, start, end, limit));
+           std::map<std::string, json> units;
+           VIGIL_ASSIGN_OR_RETURN(auto current, s.devices.CurrentChecks(DeviceId{id}, scope));
+           for (const auto& c : current) {
+             if (c.check == check && c.target == target) {
+               for (const json& m : ParsedOr(c.metrics_json, json::array())) {
+                 if (m.is_object() && m.contains("unit") && m.contains("name") &&
+                     m["name"].is_string()) {
+                   units[m["name"].get<std::string>()] = m["unit"];
+                 }
+               }
+             }
+           }
            for (const auto& p : pts) {
              points.push_back({{"at", FormatRfc3339(p.at)},
                                {"status", proto::CheckStatusName(p.status)},
                                {"message", p.message},
-                               {"metrics", ParsedOr(p.metrics_json, json::array())}});
+                               {"metrics", HistoryMetrics(p.values_json, units)}});
            }
          } else {
            VIGIL_ASSIGN_OR_RETURN(
