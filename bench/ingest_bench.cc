@@ -16,6 +16,8 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <initializer_list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -48,9 +50,11 @@ struct Fleet {
   std::unique_ptr<vigil::net::HttpServer> server;
   std::thread server_thread;
   std::string url;
-  std::vector<std::unique_ptr<Device>> devices;
+  // Per batch size, its own devices: each reports the same (check, target)s in every batch, as
+  // an agent does.
+  std::map<int, std::vector<std::unique_ptr<Device>>> devices;
 
-  explicit Fleet(int device_count) {
+  Fleet(int device_count, std::initializer_list<int> batch_sizes) {
     vigil::net::ServerOptions o;
     o.listen = "127.0.0.1:0";
     o.worker_threads = 8;
@@ -67,33 +71,30 @@ struct Fleet {
         owner.Request("POST", fmt::format("/api/v1/clients/{}/enrollment-tokens", client_id),
                       R"({"max_uses":100000})"));
     std::string secret = json::parse(token.body)["token"];
-    for (int i = 0; i < device_count; ++i) {
-      vigil::net::HttpRequest req;
-      req.method = "POST";
-      req.target = req.path = "/api/v1/agent/enroll";
-      req.headers = {{"content-type", "application/json"}};
-      req.body = json{{"token", secret}, {"hostname", fmt::format("host-{:05d}", i)}}.dump();
-      auto r = owner.Handle(req);
-      auto d = std::make_unique<Device>();
-      d->credential = json::parse(r.body)["credential"];
-      devices.push_back(std::move(d));
-    }
-    // Steady state: each device has reported every (check, target) once, as an agent does in its
-    // first minute, so the runs measure results of known series, not their creation.
-    auto [head, tail] = Template(kMaxPerBatch, clock.Now());
-    for (auto& d : devices) {
-      vigil::net::HttpRequest req;
-      req.method = "POST";
-      req.target = req.path = "/api/v1/agent/batches";
-      req.headers = {{"content-type", "application/json"},
-                     {"authorization", "Bearer " + d->credential}};
-      req.body = head + std::to_string(++d->sequence) + tail;
-      if (auto r = owner.Handle(req); r.status != 200) {
-        throw std::runtime_error("warm-up batch refused: " + r.body);
+    for (int size : batch_sizes) {
+      // Steady state: each device has reported its (check, target)s once, as an agent does in
+      // its first minute, so the runs measure results of known series, not their creation.
+      auto [head, tail] = Template(size, clock.Now());
+      for (int i = 0; i < device_count; ++i) {
+        vigil::net::HttpRequest req;
+        req.method = "POST";
+        req.target = req.path = "/api/v1/agent/enroll";
+        req.headers = {{"content-type", "application/json"}};
+        req.body =
+            json{{"token", secret}, {"hostname", fmt::format("host-{}-{:05d}", size, i)}}.dump();
+        auto r = owner.Handle(req);
+        auto d = std::make_unique<Device>();
+        d->credential = json::parse(r.body)["credential"];
+        req.target = req.path = "/api/v1/agent/batches";
+        req.headers.push_back({"authorization", "Bearer " + d->credential});
+        req.body = head + std::to_string(++d->sequence) + tail;
+        if (auto b = owner.Handle(req); b.status != 200) {
+          throw std::runtime_error("warm-up batch refused: " + b.body);
+        }
+        devices[size].push_back(std::move(d));
       }
     }
   }
-  static constexpr int kMaxPerBatch = 1000;
   ~Fleet() {
     server->Shutdown();
     server_thread.join();
@@ -131,7 +132,7 @@ double CpuSeconds(int who) {
 
 Fleet& Shared() {
   spdlog::set_level(spdlog::level::warn);  // one log line per status change would dominate
-  static Fleet* f = new Fleet(200);
+  static Fleet* f = new Fleet(200, {100, 1000});
   return *f;
 }
 
@@ -140,14 +141,15 @@ void BM_IngestHttp(benchmark::State& state) {
   const int per_batch = static_cast<int>(state.range(0));
   auto [head, tail] = Fleet::Template(per_batch, f.clock.Now());
   vigil::net::HttpClient client;
+  auto& devices = f.devices.at(per_batch);
   // Each thread reports as its own set of devices.
-  size_t device = static_cast<size_t>(state.thread_index()) % f.devices.size();
+  size_t device = static_cast<size_t>(state.thread_index()) % devices.size();
   int64_t results = 0;
   const double cpu_before = CpuSeconds(RUSAGE_SELF);
   const double client_cpu_before = CpuSeconds(RUSAGE_THREAD);
   for (auto _ : state) {
-    Device& d = *f.devices[device];
-    device = (device + static_cast<size_t>(state.threads())) % f.devices.size();
+    Device& d = *devices[device];
+    device = (device + static_cast<size_t>(state.threads())) % devices.size();
     std::string body = head + std::to_string(++d.sequence) + tail;
     auto r = client.Send(
         "POST", f.url + "/api/v1/agent/batches",
@@ -175,7 +177,7 @@ void BM_IngestHttp(benchmark::State& state) {
 BENCHMARK(BM_IngestHttp)
     ->ArgNames({"batch"})
     ->Arg(100)
-    ->Arg(Fleet::kMaxPerBatch)
+    ->Arg(1000)
     ->Threads(1)
     ->Threads(4)
     ->Threads(16)

@@ -60,6 +60,15 @@ void AppendNumber(std::string& out, double v) {
     return;
   }
   char buf[32];
+  if (v > -10000 && v < 10000 && v == static_cast<double>(static_cast<int32_t>(v)) &&
+      !(v == 0 && std::signbit(v))) {
+    // Small whole numbers (most thresholds and many values), as the shortest form below would
+    // write them ("85.0"), without its general algorithm.
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<int32_t>(v));
+    out.append(buf, end);
+    out += ".0";
+    return;
+  }
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest round trip
   std::string_view text(buf, ec == std::errc() ? static_cast<size_t>(end - buf) : 0);
   out += text;

@@ -39,6 +39,10 @@ TEST(JsonWriterTest, NumbersAreShortestAndExact) {
   EXPECT_EQ(number(41.0), "41.0");
   EXPECT_EQ(number(0.1), "0.1");
   EXPECT_EQ(number(-0.0), "-0.0");
+  EXPECT_EQ(number(-7.0), "-7.0");
+  EXPECT_EQ(number(9999.0), "9999.0");
+  EXPECT_EQ(number(10000.0), "10000.0");
+  EXPECT_EQ(number(100000.0), "1e+05");
   EXPECT_EQ(number(1e300), "1e+300");
   EXPECT_EQ(number(std::numeric_limits<double>::infinity()), "null");
   EXPECT_EQ(number(std::nan("")), "null");
