@@ -183,6 +183,24 @@ BENCHMARK(BM_IngestHttp)
     ->Threads(16)
     ->UseRealTime();
 
+// The strict decode of one batch body alone (its share of the server's CPU per result).
+void BM_DecodeBatch(benchmark::State& state) {
+  const vigil::TimePoint now = std::chrono::time_point_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now());
+  auto [head, tail] = Fleet::Template(static_cast<int>(state.range(0)), now);
+  const std::string body = head + "1" + tail;
+  for (auto _ : state) {
+    auto batch = vigil::proto::DecodeBatch(body, now);
+    if (!batch) {
+      state.SkipWithError(batch.error().ToString().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(batch);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));  // results/s of one core
+}
+BENCHMARK(BM_DecodeBatch)->ArgNames({"batch"})->Arg(1000);
+
 }  // namespace
 
 BENCHMARK_MAIN();

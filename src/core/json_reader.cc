@@ -12,7 +12,6 @@
 namespace vigil::json {
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 void AppendUtf8(std::string& out, uint32_t cp) {
@@ -74,12 +73,6 @@ bool Reader::Fail(size_t at) {
   return false;
 }
 
-void Reader::SkipSpace() {
-  while (pos_ < text_.size() && IsSpace(text_[pos_])) {
-    ++pos_;
-  }
-}
-
 bool Reader::Expect(char c) {
   SkipSpace();
   if (pos_ < text_.size() && text_[pos_] == c) {
@@ -94,6 +87,14 @@ Reader::Type Reader::Peek() {
     return Type::kNone;
   }
   SkipSpace();
+  if (pos_ != peeked_at_) {
+    peeked_ = PeekAt();
+    peeked_at_ = pos_;
+  }
+  return peeked_;
+}
+
+Reader::Type Reader::PeekAt() {
   if (pos_ >= text_.size()) {
     return Type::kNone;
   }
@@ -318,6 +319,14 @@ std::optional<std::string> Reader::String() {
   return out;
 }
 
+bool Reader::StringInto(std::string& out) {
+  if (Peek() != Type::kString) {
+    return Fail(pos_);
+  }
+  out.clear();
+  return ReadStringInto(out);
+}
+
 std::optional<Reader::Number> Reader::ReadNumber() {
   Type t = Peek();
   if (t != Type::kInteger && t != Type::kNumber) {
@@ -326,9 +335,15 @@ std::optional<Reader::Number> Reader::ReadNumber() {
   }
   const size_t start = pos_;
   size_t i = pos_;
-  auto digits = [&] {
+  // The digits of the integer part and fraction as one integer, while it stays exact.
+  uint64_t mantissa = 0;
+  size_t mantissa_digits = 0;
+  auto digits = [&](bool accumulate) {
     size_t from = i;
     while (i < text_.size() && IsDigit(text_[i])) {
+      if (accumulate && ++mantissa_digits <= 19) {
+        mantissa = mantissa * 10 + static_cast<uint64_t>(text_[i] - '0');
+      }
       ++i;
     }
     return i - from;
@@ -339,15 +354,18 @@ std::optional<Reader::Number> Reader::ReadNumber() {
     ++i;
   }
   size_t int_start = i;
-  size_t int_digits = digits();
+  size_t int_digits = digits(true);
   if (int_digits == 0 || (int_digits > 1 && text_[int_start] == '0')) {
     Fail(int_start);
     return std::nullopt;
   }
   bool exact = true;
+  bool exponent = false;
+  size_t fraction_digits = 0;
   if (i < text_.size() && text_[i] == '.') {
     ++i;
-    if (digits() == 0) {
+    fraction_digits = digits(true);
+    if (fraction_digits == 0) {
       Fail(i);
       return std::nullopt;
     }
@@ -358,11 +376,31 @@ std::optional<Reader::Number> Reader::ReadNumber() {
     if (i < text_.size() && (text_[i] == '+' || text_[i] == '-')) {
       ++i;
     }
-    if (digits() == 0) {
+    if (digits(false) == 0) {
       Fail(i);
       return std::nullopt;
     }
     exact = false;
+    exponent = true;
+  }
+  pos_ = i;
+  // Up to 15 digits without an exponent (most numbers here: "41.5", "85"): the mantissa and
+  // the power of ten are exact doubles, so one division is correctly rounded (Clinger's fast
+  // path, which from_chars would take too).
+  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  if (!exponent && mantissa_digits <= 15) {
+    n.value = static_cast<double>(mantissa) / kPow10[fraction_digits];
+    if (n.negative) {
+      n.value = -n.value;
+    }
+    if (exact) {
+      n.integer = true;
+      n.as_unsigned = n.negative ? 0 : mantissa;
+      n.as_signed = n.negative ? -static_cast<int64_t>(mantissa) : static_cast<int64_t>(mantissa);
+    }
+    return n;
   }
   const char* first = text_.data() + start;
   const char* last = text_.data() + i;
@@ -396,7 +434,6 @@ std::optional<Reader::Number> Reader::ReadNumber() {
     Fail(start);
     return std::nullopt;
   }
-  pos_ = i;
   return n;
 }
 

@@ -67,6 +67,9 @@ class Reader {
   bool NextElement();
 
   std::optional<std::string> String();
+  // Like String(), into `out` (replaced; its capacity is reused): for values read to be checked
+  // or parsed rather than kept.
+  bool StringInto(std::string& out);
   std::optional<Number> ReadNumber();
   std::optional<bool> Bool();
   bool Null();
@@ -79,7 +82,13 @@ class Reader {
   size_t offset() const { return pos_; }
 
  private:
-  void SkipSpace();
+  void SkipSpace() {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' ||
+                                   text_[pos_] == '\r' || text_[pos_] == '\t')) {
+      ++pos_;
+    }
+  }
+  Type PeekAt();  // Peek's work, for a position not peeked at yet
   bool Fail(size_t at);
   bool Expect(char c);
   bool ReadStringInto(std::string& out);
@@ -94,6 +103,9 @@ class Reader {
   std::string open_;    // '{' or '[' per open container, innermost last
   std::string key_;
   Status error_;
+  // The type found at peeked_at_ (callers peek before they read; numbers are scanned to tell).
+  size_t peeked_at_ = std::string_view::npos;
+  Type peeked_ = Type::kNone;
 };
 
 // "null", "a string", "an integer"...: like TypeName(const Json&), for messages such as

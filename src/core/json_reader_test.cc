@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -93,6 +95,19 @@ TEST(JsonReaderTest, ExactIntegersAndDoubles) {
   EXPECT_DOUBLE_EQ(read("1E+2").value, 100.0);
   EXPECT_DOUBLE_EQ(read("-0.5e-1").value, -0.05);
   EXPECT_DOUBLE_EQ(read("1e-400").value, 0.0);  // underflow is zero, as strtod says
+  // Short decimals take a fast path, longer ones the general conversion: both exactly as strtod.
+  for (const char* text :
+       {"0.1", "41.5", "-85.25", "0.000000000000001", "123456789012345", "1234567890123456",
+        "999999999999999.9", "0.30000000000000004", "9007199254740993", "-1.7976931348623157",
+        "3.141592653589793", "100.000", "-0"}) {
+    Reader::Number n = read(text);
+    EXPECT_EQ(n.value, std::strtod(text, nullptr)) << text;
+    EXPECT_EQ(std::signbit(n.value), text[0] == '-') << text;
+  }
+  EXPECT_TRUE(read("123456789012345").integer);
+  EXPECT_EQ(read("123456789012345").as_signed, 123456789012345);
+  EXPECT_EQ(read("-42").as_signed, -42);
+  EXPECT_TRUE(std::signbit(read("-0.0").value));
 }
 
 TEST(JsonReaderTest, RefusesMalformedJson) {

@@ -159,8 +159,9 @@ class Decoder {
     in_.BeginObject();
     uint32_t seen = 0;
     while (in_.NextMember()) {
+      const std::string& key = in_.key();
       size_t i = 0;
-      while (i < N && names[i] != in_.key()) {
+      while (i < N && names[i] != key) {
         ++i;
       }
       if (i == N) {
@@ -209,18 +210,27 @@ class Decoder {
     }
   }
 
-  std::optional<std::string> Text(const Path& p, size_t min_len, size_t max_len,
-                                  json::Text text = json::Text::kLine) {
+  // A string within the rules of json::TextError, into `out`; false (recorded) when it is not.
+  bool TextInto(const Path& p, std::string& out, size_t min_len, size_t max_len,
+                json::Text text = json::Text::kLine) {
     if (in_.Peek() != Type::kString) {
       WrongType(p, "a string");
-      return std::nullopt;
+      return false;
     }
-    std::optional<std::string> s = in_.String();
-    if (!s) {
-      return std::nullopt;
+    if (!in_.StringInto(out)) {
+      return false;
     }
-    if (auto error = json::TextError(*s, min_len, max_len, text)) {
+    if (auto error = json::TextError(out, min_len, max_len, text)) {
       Error(p, std::move(*error));
+      return false;
+    }
+    return true;
+  }
+
+  std::optional<std::string> Text(const Path& p, size_t min_len, size_t max_len,
+                                  json::Text text = json::Text::kLine) {
+    std::string s;
+    if (!TextInto(p, s, min_len, max_len, text)) {
       return std::nullopt;
     }
     return s;
@@ -268,11 +278,10 @@ class Decoder {
 
   // An RFC 3339 time within the limits around now.
   TimePoint Time(const Path& p) {
-    std::string s = Text(p, 1, kMaxTimeLength).value_or("");
-    if (s.empty()) {
+    if (!TextInto(p, scratch_, 1, kMaxTimeLength)) {
       return {};
     }
-    auto t = vigil::ParseRfc3339(s);
+    auto t = vigil::ParseRfc3339(scratch_);
     if (!t) {
       Error(p, "must be an RFC 3339 time such as 2026-11-22T19:53:03.120Z");
       return {};
@@ -504,6 +513,7 @@ class Decoder {
   }
 
   json::Reader& in_;
+  std::string scratch_;  // text read only to be parsed (times)
   TimePoint now_;
   const BatchLimits& limits_;
   const std::set<std::string>* known_checks_;
