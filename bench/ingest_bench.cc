@@ -183,10 +183,76 @@ BENCHMARK(BM_IngestHttp)
     ->Threads(16)
     ->UseRealTime();
 
+// Reading one check's raw history for a day (DESIGN.md P5's concern): history keeps a row per
+// batch, so the device's batches of the day are read and the other checks' entries skipped. A
+// device that reported 20 results every minute for 24 hours: 1,440 rows, 28,800 results.
+void BM_HistoryDay(benchmark::State& state) {
+  static Fleet* f = new Fleet(0, {});
+  static int64_t device_id = 0;
+  static vigil::TimePoint end;
+  if (device_id == 0) {
+    auto client =
+        f->owner.Handle(f->owner.Request("POST", "/api/v1/clients", R"({"name":"History"})"));
+    int64_t client_id = json::parse(client.body)["id"];
+    auto t = f->owner.Handle(f->owner.Request(
+        "POST", fmt::format("/api/v1/clients/{}/enrollment-tokens", client_id), "{}"));
+    vigil::net::HttpRequest req;
+    req.method = "POST";
+    req.target = req.path = "/api/v1/agent/enroll";
+    req.headers = {{"content-type", "application/json"}};
+    req.body = json{{"token", json::parse(t.body)["token"]}, {"hostname", "history"}}.dump();
+    auto enrolled = json::parse(f->owner.Handle(req).body);
+    device_id = enrolled["device_id"];
+    req.target = req.path = "/api/v1/agent/batches";
+    req.headers.push_back({"authorization", "Bearer " + enrolled["credential"].get<std::string>()});
+    end = f->clock.Now();
+    for (int minute = 0; minute < 24 * 60; ++minute) {
+      vigil::TimePoint at = end - std::chrono::minutes(24 * 60 - minute);
+      vigil::proto::Batch b;
+      b.agent_version = "bench";
+      b.sequence = static_cast<uint64_t>(minute + 1);
+      b.sent_at = at;
+      for (int i = 0; i < 20; ++i) {
+        vigil::proto::Observation o;
+        o.observed_at = at;
+        o.result.check = "disk";
+        o.result.target = fmt::format("/mnt/volume{}", i);
+        o.result.message = "41% used";
+        o.result.metrics = {{"disk.used_percent", 41.0 + minute % 7, "%", 85.0, 95.0, 0.0, 100.0},
+                            {"disk.inodes_used_percent", 3.0, "%", 85.0, 95.0, 0.0, 100.0}};
+        b.observations.push_back(o);
+      }
+      req.body = vigil::proto::EncodeBatch(b);
+      if (auto r = f->owner.Handle(req); r.status != 200) {
+        state.SkipWithError(r.body.c_str());
+        return;
+      }
+    }
+  }
+  auto query = f->owner.Request(
+      "GET",
+      fmt::format("/api/v1/devices/{}/checks/disk/history?target=%2Fmnt%2Fvolume3&from={}"
+                  "&to={}&resolution=raw",
+                  device_id,
+                  vigil::FormatRfc3339(end - std::chrono::hours(24) - std::chrono::minutes(1)),
+                  vigil::FormatRfc3339(end)));
+  std::string body;
+  for (auto _ : state) {
+    auto r = f->owner.Handle(query);
+    if (r.status != 200) {
+      state.SkipWithError(r.body.c_str());
+      break;
+    }
+    body = std::move(r.body);
+  }
+  state.counters["points"] = static_cast<double>(json::parse(body)["points"].size());
+}
+BENCHMARK(BM_HistoryDay)->Unit(benchmark::kMillisecond);
+
 // The strict decode of one batch body alone (its share of the server's CPU per result).
 void BM_DecodeBatch(benchmark::State& state) {
-  const vigil::TimePoint now = std::chrono::time_point_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now());
+  const vigil::TimePoint now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   auto [head, tail] = Fleet::Template(static_cast<int>(state.range(0)), now);
   const std::string body = head + "1" + tail;
   for (auto _ : state) {

@@ -209,4 +209,16 @@ int64_t ApiFixture::Count(const std::string& table) {
   return n;
 }
 
+int64_t ApiFixture::StoredResults() {
+  int64_t n = -1;
+  Status st = app_->db().Read([&](storage::Tx& tx) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(auto rows,
+                           tx.Query("SELECT COALESCE(SUM(results), 0) FROM check_results"));
+    n = rows[0].Int(0);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return n;
+}
+
 }  // namespace vigil::testing

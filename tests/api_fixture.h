@@ -95,6 +95,8 @@ class ApiFixture {
 
   // Number of rows in a table (for "bad input changes nothing").
   int64_t Count(const std::string& table);
+  // Check results in history (rows hold a batch each).
+  int64_t StoredResults();
 
   // Requests arrive as if over TLS from now on.
   void set_tls(bool tls) { tls_ = tls; }

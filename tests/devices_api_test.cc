@@ -117,12 +117,12 @@ TEST_P(DevicesApiTest, BatchesAreStoredOnceAndDriveTheCurrentState) {
   auto r = f.Call("POST", "/api/v1/agent/batches", dev.auth(), Batch(1, t0, obs));
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(r.body["duplicate"], false);
-  EXPECT_EQ(f.Count("check_results"), 3);
+  EXPECT_EQ(f.StoredResults(), 3);
   // A replay (the reply was lost) is acknowledged again and changes nothing.
   auto again = f.Call("POST", "/api/v1/agent/batches", dev.auth(), Batch(1, t0, obs));
   ASSERT_EQ(again.status, 200);
   EXPECT_EQ(again.body["duplicate"], true);
-  EXPECT_EQ(f.Count("check_results"), 3);
+  EXPECT_EQ(f.StoredResults(), 3);
 
   auto d = f.Call("GET", fmt::format("/api/v1/devices/{}", Raw(dev.id)), f.owner());
   ASSERT_EQ(d.status, 200) << d.raw;
@@ -204,7 +204,7 @@ TEST_P(DevicesApiTest, BadBatchesAreRefusedCountedAndChangeNothing) {
   }
   EXPECT_EQ(Counter(f, "vigil_agent_batches_rejected_total{reason=\"malformed\"}"),
             before_rejected + 3);
-  EXPECT_EQ(f.Count("check_results"), 0);
+  EXPECT_EQ(f.StoredResults(), 0);
   EXPECT_EQ(f.Count("check_states"), 0);
   EXPECT_EQ(f.Count("device_batches"), 0);
   // A sequence that failed can be sent again, right, and is then stored.
@@ -300,7 +300,7 @@ TEST_P(DevicesApiTest, HistoryRollsUpHourlyAndRawResultsExpire) {
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(f.app().RunMaintenance().has_value());
   }
-  EXPECT_EQ(f.Count("check_results"), 0);
+  EXPECT_EQ(f.StoredResults(), 0);
   EXPECT_EQ(f.Count("check_rollups"), 2);
 }
 

@@ -3,6 +3,7 @@
 #include <map>
 #include <tuple>
 
+#include "core/json_reader.h"
 #include "core/json_writer.h"
 
 namespace vigil::domain {
@@ -59,17 +60,85 @@ std::string MetricsJson(const std::vector<proto::Metric>& metrics) {
   return out;
 }
 
-std::string MetricValuesJson(const std::vector<proto::Metric>& metrics) {
-  std::string out = "{";
-  for (const auto& m : metrics) {
-    if (out.size() > 1) {
-      out += ',';
+std::string HistoryEntriesJson(const std::vector<proto::Observation>& observations) {
+  std::string out = "[";
+  for (const auto& o : observations) {
+    out += out.size() == 1 ? "[" : ",[";
+    json::AppendString(out, o.result.check);
+    out += ',';
+    json::AppendString(out, o.result.target);
+    out += ',';
+    out += std::to_string(ToUnixMillis(o.observed_at));
+    out += ',';
+    out += std::to_string(static_cast<int>(o.result.status));
+    out += ',';
+    json::AppendString(out, o.result.message);
+    out += ",{";
+    for (size_t i = 0; i < o.result.metrics.size(); ++i) {
+      out += i == 0 ? "" : ",";
+      json::AppendString(out, o.result.metrics[i].name);
+      out += ':';
+      json::AppendNumber(out, o.result.metrics[i].value);
     }
-    json::AppendString(out, m.name);
-    out += ':';
-    json::AppendNumber(out, m.value);
+    out += "}]";
   }
-  out += '}';
+  out += ']';
+  return out;
+}
+
+Result<std::vector<HistoryEntry>> ParseHistoryEntries(
+    std::string_view text,
+    const std::optional<std::pair<std::string_view, std::string_view>>& only) {
+  std::vector<HistoryEntry> out;
+  json::Reader in(text, {.max_bytes = text.size(), .max_depth = 3});
+  auto bad = [] { return InvalidArgument("not a history entry list"); };
+  if (!in.BeginArray()) {
+    return bad();
+  }
+  std::string check;
+  std::string target;
+  while (in.NextElement()) {
+    if (!in.BeginArray() || !in.NextElement() || !in.StringInto(check) || !in.NextElement() ||
+        !in.StringInto(target)) {
+      return bad();
+    }
+    if (only && (check != only->first || target != only->second)) {
+      while (in.NextElement()) {
+        in.Skip();
+      }
+      continue;
+    }
+    HistoryEntry e;
+    e.check = check;
+    e.target = target;
+    std::optional<json::Reader::Number> at;
+    std::optional<json::Reader::Number> status;
+    std::optional<std::string> message;
+    if (!in.NextElement() || !(at = in.ReadNumber()) || !in.NextElement() ||
+        !(status = in.ReadNumber()) || !in.NextElement() || !(message = in.String()) ||
+        !in.NextElement() || !in.BeginObject()) {
+      return bad();
+    }
+    while (in.NextMember()) {
+      std::string name = in.key();
+      auto v = in.ReadNumber();
+      if (!v) {
+        return bad();
+      }
+      e.point.values.emplace_back(std::move(name), v->value);
+    }
+    if (in.NextElement() || !at->integer || !status->integer || status->as_signed < 0 ||
+        status->as_signed > 3) {
+      return bad();  // a seventh element, or not the integers written
+    }
+    e.point.at = FromUnixMillis(at->as_signed);
+    e.point.status = static_cast<proto::CheckStatus>(status->as_signed);
+    e.point.message = std::move(*message);
+    out.push_back(std::move(e));
+  }
+  if (Status s = in.Finish(); !s.ok()) {
+    return bad();
+  }
   return out;
 }
 

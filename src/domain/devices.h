@@ -8,10 +8,13 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/ids.h"
+#include "core/status.h"
 #include "proto/batch.h"
 #include "proto/check.h"
 
@@ -80,8 +83,26 @@ struct HistoryPoint {
   TimePoint at;
   proto::CheckStatus status = proto::CheckStatus::kUnknown;
   std::string message;
-  std::string values_json;  // MetricValuesJson: {"disk.used_percent":41.5}
+  std::vector<std::pair<std::string, double>> values;  // each metric's name and value
 };
+
+// History keeps each batch's results together, in one text (one row per batch instead of one per
+// result: DESIGN.md P1), as
+//   [[check, target, observed_at (Unix ms), status (int), message, {"metric": value, ...}], ...]
+// Units and thresholds stay with the current state.
+std::string HistoryEntriesJson(const std::vector<proto::Observation>& observations);
+
+struct HistoryEntry {
+  std::string check;
+  std::string target;
+  HistoryPoint point;
+};
+// The entries of a text written by HistoryEntriesJson; with `only` (check, target), just that
+// series' (the others are skipped, not decoded). Errors: kInvalidArgument for a text it did not
+// write.
+Result<std::vector<HistoryEntry>> ParseHistoryEntries(
+    std::string_view text,
+    const std::optional<std::pair<std::string_view, std::string_view>>& only = std::nullopt);
 
 // Hourly roll-up of one metric of one (device, check, target).
 struct RollupPoint {
@@ -96,9 +117,6 @@ struct RollupPoint {
 // warn, crit, min, max).
 std::string MetricsJson(const std::vector<proto::Metric>& metrics);
 std::string DetailsJson(const std::map<std::string, std::string>& details);
-// What history keeps of a result's metrics: {"name":value,...} (names are unique in a result;
-// units and thresholds stay with the current state, which keeps history rows small).
-std::string MetricValuesJson(const std::vector<proto::Metric>& metrics);
 
 // For each (check, target) in `observations`, the newest one (by observed_at, later position
 // wins ties): what the current-state table must end up holding after the batch.

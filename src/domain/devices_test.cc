@@ -73,13 +73,53 @@ TEST(MetricsJson, WritesOnlyThePresentThresholds) {
   EXPECT_EQ(DetailsJson({{"a", "x\"y\n"}, {"b", ""}}), R"({"a":"x\"y\n","b":""})");
 }
 
-TEST(MetricValuesJson, KeepsOnlyNamesAndValues) {
-  proto::Metric used{"disk./.used_percent", 91.5, "%", 85.0, 95.0, 0.0, 100.0};
-  proto::Metric inodes{
-      "disk./.inodes_used_percent", 3, "%", std::nullopt, std::nullopt, std::nullopt, std::nullopt};
-  EXPECT_EQ(MetricValuesJson({used, inodes}),
-            R"({"disk./.used_percent":91.5,"disk./.inodes_used_percent":3.0})");
-  EXPECT_EQ(MetricValuesJson({}), "{}");
+TEST(HistoryEntries, RoundTripAndFilterBySeries) {
+  proto::Observation a;
+  a.observed_at = FromUnixMillis(1'700'000'000'123);
+  a.result.check = "disk";
+  a.result.target = "/var \"logs\"";
+  a.result.status = proto::CheckStatus::kWarning;
+  a.result.message = "91.5% used\nof 50 GB";
+  a.result.metrics = {{"disk./.used_percent", 91.5, "%", 85.0, 95.0, 0.0, 100.0},
+                      {"disk./.inodes_used_percent", 3, "%", std::nullopt, std::nullopt,
+                       std::nullopt, std::nullopt}};
+  proto::Observation b = a;
+  b.result.check = "cpu";
+  b.result.target = "";
+  b.result.status = proto::CheckStatus::kOk;
+  b.result.metrics = {};
+  std::string text = HistoryEntriesJson({a, b});
+  // Units and thresholds are not kept.
+  EXPECT_EQ(text.find("\"%\""), std::string::npos) << text;
+
+  auto all = ParseHistoryEntries(text);
+  ASSERT_TRUE(all.has_value()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 2u);
+  const HistoryEntry& e = (*all)[0];
+  EXPECT_EQ(e.check, "disk");
+  EXPECT_EQ(e.target, "/var \"logs\"");
+  EXPECT_EQ(e.point.at, a.observed_at);
+  EXPECT_EQ(e.point.status, proto::CheckStatus::kWarning);
+  EXPECT_EQ(e.point.message, a.result.message);
+  ASSERT_EQ(e.point.values.size(), 2u);
+  EXPECT_EQ(e.point.values[0], (std::pair<std::string, double>("disk./.used_percent", 91.5)));
+  EXPECT_EQ(e.point.values[1].second, 3.0);
+  EXPECT_TRUE((*all)[1].point.values.empty());
+
+  auto cpu = ParseHistoryEntries(text, std::pair<std::string_view, std::string_view>("cpu", ""));
+  ASSERT_TRUE(cpu.has_value());
+  ASSERT_EQ(cpu->size(), 1u);
+  EXPECT_EQ((*cpu)[0].check, "cpu");
+  EXPECT_TRUE(ParseHistoryEntries("[]").has_value());
+
+  // Anything it did not write is refused.
+  for (std::string_view bad :
+       {"", "{}", "[1]", "[[\"cpu\"]]", "[[\"cpu\",\"\",1,0,\"m\",{}, 7]]",
+        "[[\"cpu\",\"\",1.5,0,\"m\",{}]]", "[[\"cpu\",\"\",1,9,\"m\",{}]]",
+        "[[\"cpu\",\"\",1,0,\"m\",{\"x\":\"1\"}]]", "[[\"cpu\",\"\",1,0,\"m\",{}]] x",
+        "[[\"cpu\",\"\",1,0,\"m\",[]]]"}) {
+    EXPECT_FALSE(ParseHistoryEntries(bad).has_value()) << bad;
+  }
 }
 
 }  // namespace

@@ -919,29 +919,31 @@ TEST_P(DatabaseTest, UpgradingAStoreKeepsItsResults) {
                                " AND changed_at = 4 AND metrics LIKE '%unit%'")
                 .value_or(-1),
             1);
-  EXPECT_EQ(CountRows(*db, "check_results WHERE series_id = " + series).value_or(-1), 3);
+  EXPECT_EQ(CountRows(*db, "check_results WHERE device_id = 3 AND results = 1").value_or(-1), 3);
   EXPECT_EQ(CountRows(*db, "check_rollups WHERE series_id = " + series).value_or(-1), 1);
-  // History keeps metric values only, {"name": value}.
-  std::string metrics;
+  // History keeps check, target, time, status, message and the metrics' values.
+  std::string entries;
   ASSERT_OK(db->Read([&](Tx& tx) -> Status {
     VIGIL_ASSIGN_OR_RETURN(auto rows,
-                           tx.Query("SELECT metrics FROM check_results WHERE observed_at = 5"));
-    metrics = rows.empty() ? "" : rows[0].Text(0);
+                           tx.Query("SELECT entries FROM check_results WHERE first_at = 5"));
+    entries = rows.empty() ? "" : rows[0].Text(0);
     return Status::Ok();
   }));
-  auto values = nlohmann::json::parse(metrics, nullptr, false);
-  EXPECT_EQ(values, nlohmann::json({{"disk.used", 91.5}, {"disk.inodes", 2}})) << metrics;
-  // The roll-up watermark now names the newest result before the hour it stood at: the two of
+  auto values = nlohmann::json::parse(entries, nullptr, false);
+  EXPECT_EQ(values, nlohmann::json::array({nlohmann::json::array(
+                        {"disk", "/", 5, 1, "m", {{"disk.used", 91.5}, {"disk.inodes", 2}}})}))
+      << entries;
+  // The roll-up watermark now names the newest row before the hour it stood at: the two results of
   // the first hour are not counted again, the third is still to come.
   EXPECT_EQ(CountRows(*db,
                       "settings WHERE key = 'rollup_last_result_id' AND value = "
                       "(SELECT CAST(MAX(id) AS TEXT) FROM check_results WHERE "
-                      "observed_at < " +
+                      "first_at < " +
                           hour + ")")
                 .value_or(-1),
             1);
   EXPECT_EQ(CountRows(*db, "settings WHERE key = 'rollup_watermark'").value_or(-1), 0);
-  // History has one index, by series and time.
+  // History has one index, by device and time.
   EXPECT_EQ(CountRows(*db, IsSqlite() ? "sqlite_master WHERE type = 'index' AND tbl_name = "
                                         "'check_results'"
                                       : "pg_indexes WHERE schemaname = current_schema() AND "

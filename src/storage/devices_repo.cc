@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <tuple>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -26,13 +27,14 @@ namespace {
 
 // The id of the newest history row already counted in the roll-ups.
 constexpr std::string_view kRollupWatermarkKey = "rollup_last_result_id";
-constexpr size_t kHistoryRowsPerInsert = 100;
-constexpr size_t kHistoryColumns = 5;  // series_id, observed_at, status, message, metrics
+constexpr size_t kRowsPerInsert = 100;
 constexpr int64_t kHourMs = 3'600'000;
-// Maintenance works in write transactions of at most this many history rows, so that it never
-// holds the single writer (and the acknowledgement of agents' batches) for long, and at most
-// kMaxStepsPerMaintenance of them per call; a backlog is caught up over several calls.
-constexpr int64_t kRowsPerMaintenanceStep = 20'000;
+// Maintenance works in write transactions of bounded size (about this many results rolled up,
+// this many batches pruned), so that it never holds the single writer (and the acknowledgement
+// of agents' batches) for long, and at most kMaxStepsPerMaintenance of them per call; a backlog
+// is caught up over several calls.
+constexpr int64_t kResultsPerMaintenanceStep = 20'000;
+constexpr int64_t kBatchesPerPruneStep = 1'000;
 constexpr int64_t kMaxStepsPerMaintenance = 50;
 // Batch marks are kept past the oldest observation a batch may carry (DecodeBatch's max_past),
 // so a replay is recognised for as long as it could be accepted at all.
@@ -163,7 +165,7 @@ struct RowsInsert {
 };
 
 // Splits `rows` (each `columns` values, concatenated in `values`) into INSERTs of at most
-// kHistoryRowsPerInsert rows: `head` + VALUES list + `tail`.
+// kRowsPerInsert rows: `head` + VALUES list + `tail`.
 std::vector<RowsInsert> MultiRowInserts(std::string_view head, std::string_view tail,
                                         size_t columns, std::vector<Value> values) {
   std::vector<RowsInsert> out;
@@ -173,8 +175,8 @@ std::vector<RowsInsert> MultiRowInserts(std::string_view head, std::string_view 
     tuple += ", ?";
   }
   tuple += ")";
-  for (size_t start = 0; start < rows; start += kHistoryRowsPerInsert) {
-    size_t end = std::min(rows, start + kHistoryRowsPerInsert);
+  for (size_t start = 0; start < rows; start += kRowsPerInsert) {
+    size_t end = std::min(rows, start + kRowsPerInsert);
     RowsInsert ins;
     ins.sql.reserve(head.size() + tail.size() + (end - start) * (tuple.size() + 2));
     ins.sql += head;
@@ -190,12 +192,20 @@ std::vector<RowsInsert> MultiRowInserts(std::string_view head, std::string_view 
   return out;
 }
 
+// One string for a (check, target): checks are names, so they hold no NUL.
+std::string SeriesKey(std::string_view check, std::string_view target) {
+  std::string key;
+  key.reserve(check.size() + 1 + target.size());
+  key.append(check).append(1, '\0').append(target);
+  return key;
+}
+
 // Everything about a batch that does not depend on what is stored, computed before the write
 // transaction so that the single writer thread only binds and steps (DESIGN.md P1).
 struct PreparedBatch {
-  // History rows of kHistoryColumns values each, in the batch's order; the first, the series id,
-  // is filled in by the transaction (SetSeries).
-  std::vector<RowsInsert> history;
+  std::string entries;  // the history row: domain::HistoryEntriesJson
+  int64_t first_at = 0;
+  int64_t last_at = 0;
   // One per newest result of a (check, target): its row for check_states.
   struct State {
     const proto::Observation* observation;
@@ -204,11 +214,6 @@ struct PreparedBatch {
     std::string details;
   };
   std::vector<State> states;
-
-  void SetSeries(size_t observation, int64_t series) {
-    history[observation / kHistoryRowsPerInsert]
-        .params[(observation % kHistoryRowsPerInsert) * kHistoryColumns] = Value(series);
-  }
 };
 
 PreparedBatch PrepareBatch(const proto::Batch& batch) {
@@ -217,18 +222,12 @@ PreparedBatch PrepareBatch(const proto::Batch& batch) {
     p.states.push_back({o, ToUnixMillis(o->observed_at), domain::MetricsJson(o->result.metrics),
                         domain::DetailsJson(o->result.details)});
   }
-  std::vector<Value> values;
-  values.reserve(batch.observations.size() * kHistoryColumns);
-  for (const auto& o : batch.observations) {
-    values.emplace_back();  // the series id
-    values.emplace_back(ToUnixMillis(o.observed_at));
-    values.emplace_back(static_cast<int64_t>(o.result.status));
-    values.emplace_back(o.result.message);
-    values.emplace_back(domain::MetricValuesJson(o.result.metrics));
+  p.entries = domain::HistoryEntriesJson(batch.observations);
+  for (size_t i = 0; i < batch.observations.size(); ++i) {
+    const int64_t at = ToUnixMillis(batch.observations[i].observed_at);
+    p.first_at = i == 0 ? at : std::min(p.first_at, at);
+    p.last_at = i == 0 ? at : std::max(p.last_at, at);
   }
-  p.history = MultiRowInserts(
-      "INSERT INTO check_results (series_id, observed_at, status, message, metrics) VALUES ", "",
-      kHistoryColumns, std::move(values));
   return p;
 }
 
@@ -505,15 +504,17 @@ Result<IngestOutcome> DevicesRepo::Ingest(DeviceId device, const proto::Batch& b
       int64_t id = 0;
       std::optional<std::pair<CheckStatus, int64_t>> state;
     };
-    std::map<std::pair<std::string, std::string>, Series> series;
+    // By SeriesKey; a hash map: at P1's rate the device's series are looked up for every result.
+    std::unordered_map<std::string, Series> series;
     auto read_series = [&]() -> Status {
       VIGIL_ASSIGN_OR_RETURN(
           auto rows, tx.Query("SELECT c.check_name, c.target, c.id, s.status, s.observed_at "
                               "FROM check_series c LEFT JOIN check_states s ON s.series_id = c.id "
                               "WHERE c.device_id = ?",
                               {Raw(device)}));
+      series.reserve(rows.size());
       for (const auto& r : rows) {
-        Series& x = series[{r.Text(0), r.Text(1)}];
+        Series& x = series[SeriesKey(r.Text(0), r.Text(1))];
         x.id = r.Int(2);
         if (!r.IsNull(3)) {
           x.state = {StatusFromInt(r.Int(3)).value_or(CheckStatus::kUnknown), r.Int(4)};
@@ -527,7 +528,7 @@ Result<IngestOutcome> DevicesRepo::Ingest(DeviceId device, const proto::Batch& b
     std::vector<Value> fresh;
     for (const PreparedBatch::State& s : prepared.states) {
       const auto& res = s.observation->result;
-      if (series.find({res.check, res.target}) == series.end()) {
+      if (series.find(SeriesKey(res.check, res.target)) == series.end()) {
         for (Value v : {Value(Raw(device)), Value(res.check), Value(res.target)}) {
           fresh.push_back(std::move(v));
         }
@@ -541,12 +542,13 @@ Result<IngestOutcome> DevicesRepo::Ingest(DeviceId device, const proto::Batch& b
       }
       VIGIL_RETURN_IF_ERROR(read_series());
     }
-    for (size_t i = 0; i < batch.observations.size(); ++i) {
-      const auto& res = batch.observations[i].result;
-      prepared.SetSeries(i, series.at({res.check, res.target}).id);
-    }
-    for (const RowsInsert& ins : prepared.history) {
-      VIGIL_RETURN_IF_ERROR(tx.Exec(ins.sql, ins.params).status());
+    if (!batch.observations.empty()) {
+      VIGIL_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO check_results (device_id, first_at, last_at, results, entries) "
+                  "VALUES (?, ?, ?, ?, ?)",
+                  {Raw(device), prepared.first_at, prepared.last_at,
+                   static_cast<int64_t>(batch.observations.size()), prepared.entries})
+              .status());
     }
     out.stored = static_cast<int64_t>(batch.observations.size());
 
@@ -554,7 +556,7 @@ Result<IngestOutcome> DevicesRepo::Ingest(DeviceId device, const proto::Batch& b
     values.reserve(prepared.states.size() * 7);
     for (const PreparedBatch::State& s : prepared.states) {
       const auto& res = s.observation->result;
-      Series& x = series[{res.check, res.target}];
+      Series& x = series[SeriesKey(res.check, res.target)];
       if (x.state && x.state->second > s.observed_at) {
         continue;  // an older result replayed after a newer one: history only
       }
@@ -674,20 +676,23 @@ Result<std::vector<domain::HistoryPoint>> DevicesRepo::History(DeviceId device, 
   std::vector<domain::HistoryPoint> out;
   Status st = db_.Read([&](Tx& tx) -> Status {
     VIGIL_RETURN_IF_ERROR(LoadDevice(tx, device, scope).status());
-    VIGIL_ASSIGN_OR_RETURN(
-        auto rows,
-        tx.Query("SELECT r.observed_at, r.status, r.message, r.metrics FROM check_series c "
-                 "JOIN check_results r ON r.series_id = c.id WHERE c.device_id = ? AND "
-                 "c.check_name = ? AND c.target = ? AND r.observed_at >= ? AND r.observed_at < ? "
-                 "ORDER BY r.observed_at LIMIT ?",
-                 {Raw(device), check, target, Ms(from), Ms(to), limit}));
+    // The batches that may hold results of the range, then the series' results in them.
+    VIGIL_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT entries FROM check_results WHERE "
+                                               "device_id = ? AND last_at >= ? AND first_at < ?",
+                                               {Raw(device), Ms(from), Ms(to)}));
+    const auto series = std::pair<std::string_view, std::string_view>(check, target);
     for (const auto& r : rows) {
-      domain::HistoryPoint p;
-      p.at = FromUnixMillis(r.Int(0));
-      p.status = StatusFromInt(r.Int(1)).value_or(CheckStatus::kUnknown);
-      p.message = r.Text(2);
-      p.values_json = r.Text(3);
-      out.push_back(std::move(p));
+      VIGIL_ASSIGN_OR_RETURN(auto entries, domain::ParseHistoryEntries(r.Text(0), series));
+      for (auto& e : entries) {
+        if (e.point.at >= from && e.point.at < to) {
+          out.push_back(std::move(e.point));
+        }
+      }
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& a, const auto& b) { return a.at < b.at; });
+    if (static_cast<int64_t>(out.size()) > limit) {
+      out.resize(static_cast<size_t>(std::max<int64_t>(limit, 0)));
     }
     return Status::Ok();
   });
@@ -908,6 +913,7 @@ Result<MaintenanceReport> DevicesRepo::RollUpAndPrune(TimePoint now,
     int64_t read = 0;
     int64_t written = 0;
     Status st = db_.Write([&](Tx& tx) -> Status {
+      read = 0;
       if (db_.dialect() == Dialect::kPostgres) {
         // Ids are taken when a row is inserted, not when it commits: waiting here for the
         // writers in flight (and holding back new ones for this step) makes every id up to the
@@ -917,44 +923,65 @@ Result<MaintenanceReport> DevicesRepo::RollUpAndPrune(TimePoint now,
       VIGIL_ASSIGN_OR_RETURN(auto wm, tx.Query("SELECT value FROM settings WHERE key = ?",
                                                {std::string(kRollupWatermarkKey)}));
       int64_t from = wm.empty() ? 0 : std::stoll(wm[0].Text(0));
-      VIGIL_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT id, series_id, observed_at, status, "
-                                                 "metrics FROM check_results WHERE id > ? "
-                                                 "ORDER BY id LIMIT ?",
-                                                 {from, kRowsPerMaintenanceStep}));
-      read = static_cast<int64_t>(rows.size());
-      watermark = rows.empty() ? from : rows.back().Int(0);
+      // Whole batches, about kResultsPerMaintenanceStep results (at least one batch).
+      VIGIL_ASSIGN_OR_RETURN(auto sizes, tx.Query("SELECT id, results FROM check_results WHERE "
+                                                  "id > ? ORDER BY id LIMIT 1000",
+                                                  {from}));
+      int64_t to = from;
+      for (const auto& r : sizes) {
+        if (to > from && read + r.Int(1) > kResultsPerMaintenanceStep) {
+          break;
+        }
+        to = r.Int(0);
+        read += r.Int(1);
+      }
+      watermark = to;
+      VIGIL_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT device_id, entries FROM check_results "
+                                                 "WHERE id > ? AND id <= ? ORDER BY id",
+                                                 {from, to}));
       struct Agg {
         double min = 0, max = 0, sum = 0;
         int64_t count = 0;
         CheckStatus worst = CheckStatus::kOk;
       };
       std::map<std::tuple<int64_t, std::string, int64_t>, Agg> aggs;
+      // Series ids by device, then (check, target).
+      std::map<int64_t, std::map<std::pair<std::string, std::string>, int64_t>> series;
       for (const auto& r : rows) {
-        const int64_t at = r.Int(2);
-        const int64_t hour = at - ((at % kHourMs) + kHourMs) % kHourMs;
-        const auto status = StatusFromInt(r.Int(3)).value_or(CheckStatus::kUnknown);
-        const std::string values = r.Text(4);
-        vigil::json::Reader in(values, {.max_bytes = values.size(), .max_depth = 1});
-        if (!in.BeginObject()) {
-          continue;
+        const int64_t device = r.Int(0);
+        auto [known, added] = series.try_emplace(device);
+        if (added) {
+          VIGIL_ASSIGN_OR_RETURN(auto ids, tx.Query("SELECT check_name, target, id FROM "
+                                                    "check_series WHERE device_id = ?",
+                                                    {device}));
+          for (const auto& i : ids) {
+            known->second[{i.Text(0), i.Text(1)}] = i.Int(2);
+          }
         }
-        while (in.NextMember()) {
-          std::string name = in.key();
-          auto n = in.ReadNumber();
-          if (!n) {
-            break;  // not what MetricValuesJson writes: skip the rest of this row
+        auto entries = domain::ParseHistoryEntries(r.Text(1));
+        if (!entries) {
+          continue;  // not what the ingest writes; nothing to count
+        }
+        for (const auto& e : *entries) {
+          auto id = known->second.find({e.check, e.target});
+          if (id == known->second.end()) {
+            continue;
           }
-          Agg& a = aggs[{r.Int(1), std::move(name), hour}];
-          if (a.count == 0) {
-            a.min = a.max = n->value;
-            a.worst = status;
-          } else {
-            a.min = std::min(a.min, n->value);
-            a.max = std::max(a.max, n->value);
-            a.worst = proto::Worst(a.worst, status);
+          const int64_t at = ToUnixMillis(e.point.at);
+          const int64_t hour = at - ((at % kHourMs) + kHourMs) % kHourMs;
+          for (const auto& [name, v] : e.point.values) {
+            Agg& a = aggs[{id->second, name, hour}];
+            if (a.count == 0) {
+              a.min = a.max = v;
+              a.worst = e.point.status;
+            } else {
+              a.min = std::min(a.min, v);
+              a.max = std::max(a.max, v);
+              a.worst = proto::Worst(a.worst, e.point.status);
+            }
+            a.sum += v;
+            ++a.count;
           }
-          a.sum += n->value;
-          ++a.count;
         }
       }
       std::vector<Value> values;
@@ -1000,7 +1027,7 @@ Result<MaintenanceReport> DevicesRepo::RollUpAndPrune(TimePoint now,
     }
     report.results_rolled_up += read;
     report.rollup_rows += written;
-    if (read < kRowsPerMaintenanceStep) {
+    if (read == 0) {
       break;
     }
   }
@@ -1047,7 +1074,7 @@ Result<MaintenanceReport> DevicesRepo::RollUpAndPrune(TimePoint now,
       const int64_t lo = oldest[0].Int(0);
       VIGIL_ASSIGN_OR_RETURN(deleted,
                              tx.Exec("DELETE FROM check_results WHERE id >= ? AND id <= ?",
-                                     {lo, std::min(prune_to, lo + kRowsPerMaintenanceStep - 1)}));
+                                     {lo, std::min(prune_to, lo + kBatchesPerPruneStep - 1)}));
       return Status::Ok();
     });
     if (!st.ok()) {

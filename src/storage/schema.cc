@@ -333,13 +333,15 @@ ALTER TABLE check_states DROP CONSTRAINT IF EXISTS check_states_device_id_fkey
 ALTER TABLE check_results DROP CONSTRAINT IF EXISTS check_results_device_id_fkey
 )sql";
 
-// Check history keyed by a series id per (device, check, target) (DESIGN.md P1): a history row
-// holds the series id instead of the device, check and target again, and only its metrics'
-// values ({"name": value}; units and thresholds stay with the current state), so rows and their
-// one index are much smaller. Roll-ups and retention follow the history's ids in bounded steps
-// instead of its observation times, which drops the time index and counts results that arrive
-// after their hour was rolled up. Current states and roll-ups are keyed by the series too. The
-// roll-up watermark (an hour) becomes the id of the newest result before that hour.
+// Check history by batch, current states by series (DESIGN.md P1). History held a row per
+// result with the device, check and target again, the metrics with units and thresholds, and two
+// indexes whose entries for a device's checks lie far apart: every result dirtied index pages of
+// its own. Now a row holds one batch's results (domain::HistoryEntriesJson: check, target, time,
+// status, message and the metrics' values), indexed by device and newest time: one row and one
+// index entry per batch. Each (device, check, target) becomes a series with an id; current states
+// and roll-ups are keyed by it. Roll-ups and retention follow the history's ids in bounded steps
+// instead of observation times, which counts results that arrive after their hour was rolled up.
+// The roll-up watermark (an hour) becomes the id of the newest row before that hour.
 constexpr std::string_view kSeries = R"sql(
 CREATE TABLE check_series (
   id {{pk}},
@@ -404,31 +406,31 @@ CREATE TABLE check_result_marks (
 --;
 CREATE TABLE check_results_v4 (
   id {{pk}},
-  series_id BIGINT NOT NULL,
-  observed_at BIGINT NOT NULL,
-  status BIGINT NOT NULL,
-  message TEXT NOT NULL,
-  metrics TEXT NOT NULL
+  device_id BIGINT NOT NULL,
+  first_at BIGINT NOT NULL,
+  last_at BIGINT NOT NULL,
+  results BIGINT NOT NULL,
+  entries TEXT NOT NULL
 )
 )sql";
 
 // The history's metrics become {"name": value} with each engine's JSON functions; what follows
 // the copy is the same for both.
 constexpr std::string_view kSeriesSqlite = R"sql(
-INSERT INTO check_results_v4 (series_id, observed_at, status, message, metrics)
-SELECT c.id, r.observed_at, r.status, r.message,
-  COALESCE((SELECT json_group_object(json_extract(m.value, '$.name'),
-                                     json_extract(m.value, '$.value'))
-            FROM json_each(CASE WHEN json_valid(r.metrics) THEN r.metrics ELSE '[]' END) m
-            WHERE json_type(m.value, '$.name') = 'text'
-              AND json_type(m.value, '$.value') IN ('integer', 'real')), '{}')
-FROM check_results r JOIN check_series c
-  ON c.device_id = r.device_id AND c.check_name = r.check_name AND c.target = r.target
+INSERT INTO check_results_v4 (device_id, first_at, last_at, results, entries)
+SELECT r.device_id, r.observed_at, r.observed_at, 1,
+  json_array(json_array(r.check_name, r.target, r.observed_at, r.status, r.message,
+    json(COALESCE((SELECT json_group_object(json_extract(m.value, '$.name'),
+                                            json_extract(m.value, '$.value'))
+                   FROM json_each(CASE WHEN json_valid(r.metrics) THEN r.metrics ELSE '[]' END) m
+                   WHERE json_type(m.value, '$.name') = 'text'
+                     AND json_type(m.value, '$.value') IN ('integer', 'real')), '{}'))))
+FROM check_results r
 ORDER BY r.observed_at
 --;
 INSERT INTO settings (key, value)
 SELECT 'rollup_last_result_id', CAST(COALESCE(MAX(r.id), 0) AS TEXT) FROM check_results_v4 r
-WHERE r.observed_at < (SELECT CAST(value AS BIGINT) FROM settings WHERE key = 'rollup_watermark')
+WHERE r.first_at < (SELECT CAST(value AS BIGINT) FROM settings WHERE key = 'rollup_watermark')
 --;
 DELETE FROM settings WHERE key = 'rollup_watermark'
 --;
@@ -436,23 +438,24 @@ DROP TABLE check_results
 --;
 ALTER TABLE check_results_v4 RENAME TO check_results
 --;
-CREATE INDEX check_results_by_series ON check_results (series_id, observed_at)
+CREATE INDEX check_results_by_device ON check_results (device_id, last_at)
 )sql";
 
 constexpr std::string_view kSeriesPostgres = R"sql(
-INSERT INTO check_results_v4 (series_id, observed_at, status, message, metrics)
-SELECT c.id, r.observed_at, r.status, r.message,
-  COALESCE((SELECT json_object_agg(m->>'name', m->'value')::text
-            FROM json_array_elements(CASE WHEN json_typeof(r.metrics::json) = 'array'
-                                          THEN r.metrics::json ELSE '[]'::json END) m
-            WHERE json_typeof(m->'name') = 'string' AND json_typeof(m->'value') = 'number'), '{}')
-FROM check_results r JOIN check_series c
-  ON c.device_id = r.device_id AND c.check_name = r.check_name AND c.target = r.target
+INSERT INTO check_results_v4 (device_id, first_at, last_at, results, entries)
+SELECT r.device_id, r.observed_at, r.observed_at, 1,
+  json_build_array(json_build_array(r.check_name, r.target, r.observed_at, r.status, r.message,
+    COALESCE((SELECT json_object_agg(m->>'name', m->'value')
+              FROM json_array_elements(CASE WHEN json_typeof(r.metrics::json) = 'array'
+                                            THEN r.metrics::json ELSE '[]'::json END) m
+              WHERE json_typeof(m->'name') = 'string' AND json_typeof(m->'value') = 'number'),
+             '{}'::json)))::text
+FROM check_results r
 ORDER BY r.observed_at
 --;
 INSERT INTO settings (key, value)
 SELECT 'rollup_last_result_id', CAST(COALESCE(MAX(r.id), 0) AS TEXT) FROM check_results_v4 r
-WHERE r.observed_at < (SELECT CAST(value AS BIGINT) FROM settings WHERE key = 'rollup_watermark')
+WHERE r.first_at < (SELECT CAST(value AS BIGINT) FROM settings WHERE key = 'rollup_watermark')
 --;
 DELETE FROM settings WHERE key = 'rollup_watermark'
 --;
@@ -460,14 +463,14 @@ DROP TABLE check_results
 --;
 ALTER TABLE check_results_v4 RENAME TO check_results
 --;
-CREATE INDEX check_results_by_series ON check_results (series_id, observed_at)
+CREATE INDEX check_results_by_device ON check_results (device_id, last_at)
 )sql";
 
 constexpr Migration kMigrations[] = {
     {1, "accounts", kAccounts, kAccountsSqlite, kAccountsPostgres},
     {2, "devices", kDevices},
     {3, "ingest without per-row device keys", {}, kIngestKeysSqlite, kIngestKeysPostgres},
-    {4, "check history by series", kSeries, kSeriesSqlite, kSeriesPostgres},
+    {4, "check history by batch, states by series", kSeries, kSeriesSqlite, kSeriesPostgres},
 };
 
 }  // namespace

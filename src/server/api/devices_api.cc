@@ -73,12 +73,11 @@ json ParsedOr(const std::string& text, json fallback) {
   return j.is_discarded() ? fallback : j;
 }
 
-// A history point's metrics, [{"name", "value", "unit"}], from what history keeps
-// (domain::MetricValuesJson) and the units of the current state's metrics (`units`).
-json HistoryMetrics(const std::string& values_json, const std::map<std::string, json>& units) {
+// A history point's metrics, [{"name", "value", "unit"}], from what history keeps (values) and
+// the units of the current state's metrics (`units`).
+json HistoryMetrics(const domain::HistoryPoint& p, const std::map<std::string, json>& units) {
   json out = json::array();
-  const json values = ParsedOr(values_json, json::object());
-  for (const auto& [name, value] : values.items()) {
+  for (const auto& [name, value] : p.values) {
     json m = {{"name", name}, {"value", value}};
     if (auto u = units.find(name); u != units.end()) {
       m["unit"] = u->second;
@@ -333,7 +332,7 @@ void RegisterDeviceRoutes(Router& router, Services& s) {
              points.push_back({{"at", FormatRfc3339(p.at)},
                                {"status", proto::CheckStatusName(p.status)},
                                {"message", p.message},
-                               {"metrics", HistoryMetrics(p.values_json, units)}});
+                               {"metrics", HistoryMetrics(p, units)}});
            }
          } else {
            VIGIL_ASSIGN_OR_RETURN(
