@@ -112,9 +112,9 @@ class Connection {
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, kBusyTimeoutMs);
     auto conn = std::unique_ptr<Connection>(new Connection(db));
-    // Pages of the database file are read through a memory map instead of one pread() each
-    // (the WAL is still read with pread). 256 MiB of address space, not of memory.
-    VIGIL_RETURN_IF_ERROR(conn->ExecSimple("PRAGMA mmap_size=268435456"));
+    // No memory map of the database file (SQLite's default): while ingest grows the file, every
+    // read transaction re-mapped it (munmap and a TLB flush each time); without it, reads are
+    // as fast and ingest is cheaper, most of all in small batches (bench/README.md, P1).
     return conn;
   }
 
