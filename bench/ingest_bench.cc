@@ -87,7 +87,8 @@ struct Fleet {
         d->credential = json::parse(r.body)["credential"];
         req.target = req.path = "/api/v1/agent/batches";
         req.headers.push_back({"authorization", "Bearer " + d->credential});
-        req.body = head + std::to_string(++d->sequence) + tail;
+        req.body = head;
+        req.body.append(std::to_string(++d->sequence)).append(tail);
         if (auto b = owner.Handle(req); b.status != 200) {
           throw std::runtime_error("warm-up batch refused: " + b.body);
         }
@@ -150,7 +151,8 @@ void BM_IngestHttp(benchmark::State& state) {
   for (auto _ : state) {
     Device& d = *devices[device];
     device = (device + static_cast<size_t>(state.threads())) % devices.size();
-    std::string body = head + std::to_string(++d.sequence) + tail;
+    std::string body = head;
+    body.append(std::to_string(++d.sequence)).append(tail);
     auto r = client.Send(
         "POST", f.url + "/api/v1/agent/batches",
         {{"content-type", "application/json"}, {"authorization", "Bearer " + d.credential}}, body);
@@ -210,7 +212,7 @@ void BM_HistoryDay(benchmark::State& state) {
       vigil::TimePoint at = end - std::chrono::minutes(24 * 60 - minute);
       vigil::proto::Batch b;
       b.agent_version = "bench";
-      b.sequence = static_cast<uint64_t>(minute + 1);
+      b.sequence = static_cast<uint64_t>(minute) + 1;
       b.sent_at = at;
       for (int i = 0; i < 20; ++i) {
         vigil::proto::Observation o;

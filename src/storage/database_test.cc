@@ -675,7 +675,7 @@ TEST_P(DatabaseTest, ReadsNeverSeeAHalfDoneTransfer) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < 100; ++i) {
         // Rows are always locked in id order, so these writers never deadlock.
-        const int64_t amount = ((i + w) % 2 == 0 ? 1 : -1) * ((i % 7) + 1);
+        const int64_t amount = int64_t{(i + w) % 2 == 0 ? 1 : -1} * ((i % 7) + 1);
         EXPECT_OK(db_->Write([&](Tx& tx) -> Status {
           VIGIL_RETURN_IF_ERROR(
               tx.Exec("UPDATE accounts SET balance = balance - ? WHERE id = 1", {amount}).status());

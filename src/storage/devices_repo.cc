@@ -185,8 +185,9 @@ std::vector<RowsInsert> MultiRowInserts(std::string_view head, std::string_view 
       ins.sql += tuple;
     }
     ins.sql += tail;
-    ins.params.assign(std::make_move_iterator(values.begin() + start * columns),
-                      std::make_move_iterator(values.begin() + end * columns));
+    ins.params.assign(
+        std::make_move_iterator(values.begin() + static_cast<std::ptrdiff_t>(start * columns)),
+        std::make_move_iterator(values.begin() + static_cast<std::ptrdiff_t>(end * columns)));
     out.push_back(std::move(ins));
   }
   return out;

@@ -68,7 +68,7 @@ json DeviceJson(const domain::Device& d, TimePoint now) {
           {"last_sequence", d.last_sequence}};
 }
 
-json ParsedOr(const std::string& text, json fallback) {
+json ParsedOr(const std::string& text, const json& fallback) {
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() ? fallback : j;
 }
@@ -197,7 +197,7 @@ void RegisterDeviceRoutes(Router& router, Services& s) {
                 }
                 t.label = r.OptString("label", 0, 200).value_or("");
                 t.max_uses = r.OptInt("max_uses", 1, 100'000).value_or(1);
-                auto hours = r.OptInt("expires_in_hours", 1, 24 * 365).value_or(24 * 7);
+                auto hours = r.OptInt("expires_in_hours", 1, int64_t{24} * 365).value_or(24 * 7);
                 VIGIL_RETURN_IF_ERROR(r.Finish());
                 t.expires_at = ctx.now + std::min<std::chrono::hours>(std::chrono::hours(hours),
                                                                       kMaxTokenLifetime);
@@ -342,7 +342,7 @@ void RegisterDeviceRoutes(Router& router, Services& s) {
                                {"metric", p.metric},
                                {"min", p.min},
                                {"max", p.max},
-                               {"avg", p.count > 0 ? p.sum / p.count : 0.0},
+                               {"avg", p.count > 0 ? p.sum / static_cast<double>(p.count) : 0.0},
                                {"samples", p.count},
                                {"worst_status", proto::CheckStatusName(p.worst)}});
            }
