@@ -112,8 +112,13 @@ Result<std::unique_ptr<App>> App::Create(AppOptions options, const Clock& clock)
     }
     url = "sqlite://" + std::filesystem::absolute(options.data_dir + "/vigil.db").string();
   }
+  std::optional<WebAssets> web;
+  if (!options.web_root.empty()) {
+    VIGIL_ASSIGN_OR_RETURN(web, WebAssets::Load(options.web_root));
+  }
   VIGIL_ASSIGN_OR_RETURN(auto db, storage::OpenDatabase(url));
   auto app = std::unique_ptr<App>(new App(std::move(options), clock, std::move(db)));
+  app->web_ = std::move(web);
   // No WebSocket survives a restart: presence starts from the last batch of each device.
   VIGIL_RETURN_IF_ERROR(app->devices_.ResetConnections());
   return app;
@@ -202,7 +207,7 @@ std::variant<net::WebSocketCallbacks, net::HttpResponse> App::Upgrade(const net:
   DeviceId device = ctx.device->id;
   auto ticket = std::make_shared<std::atomic<uint64_t>>(0);
   net::WebSocketCallbacks cb;
-  cb.on_open = [this, device, ticket](std::shared_ptr<net::WebSocketConnection> conn) {
+  cb.on_open = [this, device, ticket](const std::shared_ptr<net::WebSocketConnection>& conn) {
     std::weak_ptr<net::WebSocketConnection> weak = conn;
     ticket->store(hub_.Register(
         device,
@@ -331,8 +336,16 @@ net::HttpResponse App::Handle(const net::HttpRequest& req) {
   net::HttpResponse resp;
 
   auto m = router_.Find(req.method, req.path);
+  // Outside /api/, a GET or HEAD that no route takes may be for the web console's files.
+  std::optional<net::HttpResponse> file;
+  if (web_ && m.route == nullptr && !m.method_mismatch &&
+      (req.method == "GET" || req.method == "HEAD") && req.path.rfind("/api/", 0) != 0) {
+    file = web_->Serve(req);
+  }
   Result<api::Reply> result = NotFound("no such resource");
-  if (m.route == nullptr && m.method_mismatch) {
+  if (file) {
+    route_label = "(web)";
+  } else if (m.route == nullptr && m.method_mismatch) {
     result = Status(ErrorCode::kMethodNotAllowed,
                     fmt::format("{} is not allowed here", req.method.substr(0, 16)));
   } else if (m.route != nullptr) {
@@ -346,7 +359,9 @@ net::HttpResponse App::Handle(const net::HttpRequest& req) {
     }
   }
 
-  if (result) {
+  if (file) {
+    resp = std::move(*file);
+  } else if (result) {
     resp.status = result->status;
     if (result->body.is_string()) {
       resp.body = result->body.get<std::string>();

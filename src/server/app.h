@@ -23,6 +23,7 @@
 #include "server/auth/auth_service.h"
 #include "server/device_hub.h"
 #include "server/metrics.h"
+#include "server/web_assets.h"
 #include "storage/accounts_repo.h"
 #include "storage/database.h"
 #include "storage/devices_repo.h"
@@ -35,6 +36,8 @@ struct AppOptions {
   AuthOptions auth;
   size_t max_body_bytes = 1 << 20;  // routes may allow more (agent batches: 4 MiB)
   storage::RetentionPolicy retention;
+  // The web console's files (Vite's build output, web/dist); "" serves none.
+  std::string web_root;
 };
 
 class App {
@@ -88,6 +91,7 @@ class App {
   Metrics metrics_;
   std::unique_ptr<api::Services> services_;
   api::Router router_;
+  std::optional<WebAssets> web_;  // options_.web_root's files
 };
 
 // Renders a failed Status as an RFC 9457 problem+json response.

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   size_t max_body = 1 << 20;
   bool fast_hash = false;
   std::string local_agent_token;
+  std::string web_root = EnvOr("VIGIL_WEB", "");
 
   cli.add_option("--listen", listen, "address and port to listen on (port 0: any free port)")
       ->capture_default_str();
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
   cli.add_option("--store", store_url,
                  "store URL: sqlite:///path/vigil.db or postgresql://user@host:port/db; "
                  "default: SQLite in the data folder; env VIGIL_STORE");
+  cli.add_option("--web", web_root,
+                 "folder of the web console's files (web/dist), served at /; env VIGIL_WEB");
   cli.add_option("--tls-cert", tls_cert, "PEM certificate chain; serve HTTPS");
   cli.add_option("--tls-key", tls_key, "PEM private key for --tls-cert");
   cli.add_option("--log-format", log_format, "text or json (one JSON object per line)")
@@ -128,6 +131,7 @@ int main(int argc, char** argv) {
   options.store_url = store_url;
   options.data_dir = data_dir;
   options.max_body_bytes = max_body;
+  options.web_root = web_root;
   if (fast_hash) {
     options.auth.password_cost = vigil::crypto::PasswordCost::kMinimum;
   }
@@ -199,7 +203,7 @@ int main(int argc, char** argv) {
   signal_thread.detach();
 
   // History roll-ups and retention, every few minutes, off the request path.
-  std::jthread maintenance([a](std::stop_token stop) {
+  std::jthread maintenance([a](const std::stop_token& stop) {
     std::mutex mu;
     std::condition_variable_any cv;
     while (!stop.stop_requested()) {
