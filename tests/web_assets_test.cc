@@ -103,6 +103,14 @@ TEST_F(WebAssetsTest, GzipCopiesGoToClientsThatAcceptThem) {
   }
   EXPECT_EQ(web->Serve(Get("/assets/index-1a2b3c.js", {{"accept-encoding", "gzip;q=0.5"}}))->body,
             "GZIPPED");
+  // Hostile or malformed values (none accepts gzip): the plain file, never a crash.
+  for (std::string odd :
+       {std::string(), std::string(10000, ','), std::string("gzip;q="), std::string("gzip;q=abc"),
+        std::string("x-gzip"), std::string(";;;"), std::string("gzip\0;q=1", 9)}) {
+    auto r = web->Serve(Get("/assets/index-1a2b3c.js", {{"accept-encoding", odd}}));
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->body, "console.log('vigil')") << odd;
+  }
   // The compressed file is not addressable by itself.
   EXPECT_FALSE(web->Serve(Get("/assets/index-1a2b3c.js.gz")).has_value());
 }
