@@ -173,6 +173,80 @@ TEST_P(DevicesApiTest, BatchesAreStoredOnceAndDriveTheCurrentState) {
   EXPECT_EQ(mine.body["items"][0]["hostname"], "fileserver");
 }
 
+TEST_P(DevicesApiTest, FleetSummaryCountsPerClientAndSiteWithinScope) {
+  ApiFixture f(GetParam());
+  ClientId acme = f.CreateClient("Acme");
+  SiteId main_site = f.CreateSite(acme, "Main");
+  ClientId beta = f.CreateClient("Beta");
+  auto t = f.Call("POST", fmt::format("/api/v1/clients/{}/enrollment-tokens", Raw(acme)), f.owner(),
+                  json{{"site_id", Raw(main_site)}, {"max_uses", 2}});
+  ASSERT_EQ(t.status, 201) << t.raw;
+  auto enroll_at_site = [&](const std::string& host) {
+    auto r = f.Call("POST", "/api/v1/agent/enroll", Auth::None(),
+                    json{{"token", t.body["token"]}, {"hostname", host}});
+    EXPECT_EQ(r.status, 201) << r.raw;
+    return Auth::Token(r.body["credential"].get<std::string>());
+  };
+  TimePoint now = f.clock().Now();
+  auto report = [&](const Auth& dev, const std::string& status) {
+    auto r = f.Call("POST", "/api/v1/agent/batches", dev,
+                    Batch(1, now, json::array({Observation("cpu", "", status, now)})));
+    EXPECT_EQ(r.status, 200) << r.raw;
+  };
+  report(enroll_at_site("a"), "critical");
+  report(enroll_at_site("b"), "ok");
+  f.EnrollDevice(acme, "c");  // never reports
+  report(f.EnrollDevice(beta, "d").auth(), "warning");
+  auto gone = f.EnrollDevice(acme, "revoked");
+  ASSERT_EQ(f.Call("DELETE", fmt::format("/api/v1/devices/{}", Raw(gone.id)), f.owner()).status,
+            204);
+
+  auto s = f.Call("GET", "/api/v1/fleet/summary", f.owner());
+  ASSERT_EQ(s.status, 200) << s.raw;
+  EXPECT_EQ(s.body["totals"], (json{{"devices", 4},
+                                    {"online", 3},
+                                    {"offline", 0},
+                                    {"never", 1},
+                                    {"ok", 1},
+                                    {"warning", 1},
+                                    {"critical", 1},
+                                    {"unknown", 0},
+                                    {"none", 1}}));
+  const json& g = s.body["groups"];
+  ASSERT_EQ(g.size(), 3u) << s.raw;
+  // Acme without a site first, then Acme's Main site, then Beta.
+  EXPECT_EQ(g[0]["client_name"], "Acme");
+  EXPECT_EQ(g[0]["site_id"], nullptr);
+  EXPECT_EQ(g[0]["devices"], 1);
+  EXPECT_EQ(g[0]["never"], 1);
+  EXPECT_EQ(g[0]["none"], 1);
+  EXPECT_EQ(g[1]["site_id"], Raw(main_site));
+  EXPECT_EQ(g[1]["site_name"], "Main");
+  EXPECT_EQ(g[1]["devices"], 2);
+  EXPECT_EQ(g[1]["online"], 2);
+  EXPECT_EQ(g[1]["critical"], 1);
+  EXPECT_EQ(g[1]["ok"], 1);
+  EXPECT_EQ(g[2]["client_id"], Raw(beta));
+  EXPECT_EQ(g[2]["warning"], 1);
+
+  // Past the presence grace without a WebSocket, the reporting devices are offline.
+  f.clock().Advance(minutes(10));
+  s = f.Call("GET", "/api/v1/fleet/summary", f.owner());
+  EXPECT_EQ(s.body["totals"]["online"], 0);
+  EXPECT_EQ(s.body["totals"]["offline"], 3);
+
+  // A client contact counts only their own company's devices.
+  auto contact = f.UserWithToken(domain::Role::kClientUser, acme);
+  s = f.Call("GET", "/api/v1/fleet/summary", contact);
+  ASSERT_EQ(s.status, 200) << s.raw;
+  EXPECT_EQ(s.body["totals"]["devices"], 3);
+  ASSERT_EQ(s.body["groups"].size(), 2u);
+  for (const auto& group : s.body["groups"]) {
+    EXPECT_EQ(group["client_id"], Raw(acme));
+  }
+  EXPECT_EQ(f.Call("GET", "/api/v1/fleet/summary?client_id=2", f.owner()).status, 400);
+}
+
 TEST_P(DevicesApiTest, BadBatchesAreRefusedCountedAndChangeNothing) {
   ApiFixture f(GetParam());
   auto dev = f.EnrollDevice(f.CreateClient("Acme"));

@@ -292,6 +292,8 @@ std::vector<Expectation> Expectations() {
     };
   };
   e.push_back({"GET", "/api/v1/devices", kEveryone, false, false, 200, fixed("/api/v1/devices")});
+  e.push_back({"GET", "/api/v1/fleet/summary", kEveryone, false, false, 200,
+               fixed("/api/v1/fleet/summary")});
   e.push_back({"GET", "/api/v1/devices/{id}", kEveryone, false, true, 200,
                device_path("/api/v1/devices/{id}")});
   e.push_back({"DELETE", "/api/v1/devices/{id}", kDeployers, false, true, 204,
@@ -316,6 +318,9 @@ std::vector<Expectation> Expectations() {
                fixed("/api/v1/device-kinds/server/config")});
   e.push_back({"PUT", "/api/v1/device-kinds/{kind}/config", kOwnerAdmin, false, false, 200,
                fixed("/api/v1/device-kinds/server/config", json{{"override", json::object()}})});
+  // --- the live event stream: the WebSocket upgrade is App::Upgrade's (every role, each seeing
+  // its own tenants: tests/events_test.cc, EventsRoleTenantTest); a plain GET gets a clear 400.
+  e.push_back({"GET", "/api/v1/events", kEveryone, false, false, 400, fixed("/api/v1/events")});
   // --- vigil-agent
   e.push_back(
       {"POST", "/api/v1/agent/enroll", {}, true, false, 201, [](World& w, ClientId c, Role) {

@@ -54,6 +54,66 @@ Result<std::optional<std::string>> CookieValue(const net::HttpRequest& req, std:
   return found;
 }
 
+// The credential a request carries for a person: an API token, else the session cookie.
+struct Credential {
+  enum class Kind { kToken, kSession };
+  Kind kind = Kind::kSession;
+  std::string secret;
+};
+
+// Errors: kUnauthenticated when there is none, or it is malformed.
+Result<Credential> CredentialOf(const net::HttpRequest& req) {
+  if (auto authz = req.Header("authorization")) {
+    std::string_view v = *authz;
+    constexpr std::string_view kBearer = "Bearer ";
+    if (v.substr(0, kBearer.size()) != kBearer) {
+      return Unauthenticated("Authorization must be 'Bearer <API token>'");
+    }
+    return Credential{Credential::Kind::kToken, std::string(v.substr(kBearer.size()))};
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto cookie, CookieValue(req, api::kSessionCookieName));
+  if (!cookie) {
+    return Unauthenticated("sign in first, or send an API token");
+  }
+  return Credential{Credential::Kind::kSession, std::move(*cookie)};
+}
+
+// True when the Origin header `origin` ("https://console.example:8443") names the host[:port] of
+// the Host header `host` (compared case-insensitively, a scheme's default port implied). An
+// origin that is not http(s) ("null", "file://") or has more than scheme, host and port matches
+// nothing.
+bool SameOrigin(std::string_view origin, std::optional<std::string_view> host) {
+  if (!host || host->empty()) {
+    return false;
+  }
+  std::string o = domain::AsciiLower(origin);
+  std::string_view rest = o;
+  std::string_view default_port;
+  if (rest.substr(0, 8) == "https://") {
+    rest.remove_prefix(8);
+    default_port = ":443";
+  } else if (rest.substr(0, 7) == "http://") {
+    rest.remove_prefix(7);
+    default_port = ":80";
+  } else {
+    return false;
+  }
+  if (rest.empty() || rest.find_first_of("/?#@ \t") != std::string_view::npos) {
+    return false;
+  }
+  std::string h = domain::AsciiLower(*host);
+  std::string_view hv = h;
+  auto strip = [default_port](std::string_view& v) {
+    if (v.size() > default_port.size() &&
+        v.substr(v.size() - default_port.size()) == default_port) {
+      v.remove_suffix(default_port.size());
+    }
+  };
+  strip(rest);
+  strip(hv);
+  return rest == hv;
+}
+
 }  // namespace
 
 net::HttpResponse ProblemResponse(const Status& status, std::string_view instance,
@@ -90,14 +150,15 @@ App::App(AppOptions options, const Clock& clock, std::unique_ptr<storage::Databa
   db_->SetObserver([this](std::string_view kind, double seconds, bool ok) {
     metrics_.ObserveDb(kind, seconds, ok);
   });
-  services_ = std::make_unique<api::Services>(api::Services{*db_, accounts_, devices_, hub_, auth_,
-                                                            metrics_, clock_, options_.data_dir,
-                                                            std::string(embedded::OpenApiJson)});
+  services_ = std::make_unique<api::Services>(
+      api::Services{*db_, accounts_, devices_, hub_, events_, auth_, metrics_, clock_,
+                    options_.data_dir, std::string(embedded::OpenApiJson)});
   api::RegisterSystemRoutes(router_, *services_);
   api::RegisterAuthRoutes(router_, *services_);
   api::RegisterAccountsRoutes(router_, *services_);
   api::RegisterDeviceRoutes(router_, *services_);
   api::RegisterAgentRoutes(router_, *services_);
+  api::RegisterEventRoutes(router_, *services_);
 }
 
 Result<std::unique_ptr<App>> App::Create(AppOptions options, const Clock& clock) {
@@ -168,71 +229,158 @@ void App::Decorate(const net::HttpRequest* req, net::HttpResponse& resp) const {
 }
 
 Status App::Authenticate(api::Ctx& ctx) {
-  if (auto authz = ctx.req.Header("authorization")) {
-    std::string_view v = *authz;
-    constexpr std::string_view kBearer = "Bearer ";
-    if (v.substr(0, kBearer.size()) != kBearer) {
-      return Unauthenticated("Authorization must be 'Bearer <API token>'");
-    }
-    VIGIL_ASSIGN_OR_RETURN(ctx.principal,
-                           auth_.ResolveToken(std::string(v.substr(kBearer.size()))));
+  VIGIL_ASSIGN_OR_RETURN(auto credential, CredentialOf(ctx.req));
+  if (credential.kind == Credential::Kind::kToken) {
+    VIGIL_ASSIGN_OR_RETURN(ctx.principal, auth_.ResolveToken(credential.secret));
     return Status::Ok();
   }
-  VIGIL_ASSIGN_OR_RETURN(auto cookie, CookieValue(ctx.req, api::kSessionCookieName));
-  if (!cookie) {
-    return Unauthenticated("sign in first, or send an API token");
-  }
-  VIGIL_ASSIGN_OR_RETURN(auto s, auth_.ResolveSession(*cookie));
+  VIGIL_ASSIGN_OR_RETURN(auto s, auth_.ResolveSession(credential.secret));
   ctx.principal = s.principal;
   ctx.session = s.session_id;
   ctx.csrf_token = s.csrf_token;
   return Status::Ok();
 }
 
+net::HttpResponse App::RefuseUpgrade(const api::Ctx& ctx, const Status& st,
+                                     std::string_view route_label) {
+  metrics_.ObserveRequest("GET", route_label, HttpStatusFor(st.code()), 0);
+  net::HttpResponse resp = ProblemResponse(st, ctx.req.path.substr(0, 256), ctx.request_id);
+  if (st.code() == ErrorCode::kUnauthenticated) {
+    resp.SetHeader("www-authenticate", "Bearer realm=\"vigil\"");
+  }
+  resp.SetHeader("x-request-id", ctx.request_id);
+  return resp;
+}
+
 std::variant<net::WebSocketCallbacks, net::HttpResponse> App::Upgrade(const net::HttpRequest& req) {
   api::Ctx ctx{
       req, {}, std::nullopt, std::nullopt, std::nullopt, "", crypto::RandomToken(12), clock_.Now()};
-  Status st = req.path == "/api/v1/agent/ws" ? AuthenticateDevice(ctx)
-                                             : NotFound("no WebSocket endpoint here");
-  if (!st.ok()) {
-    metrics_.ObserveRequest("GET", req.path == "/api/v1/agent/ws" ? req.path : "(unmatched)",
-                            HttpStatusFor(st.code()), 0);
-    net::HttpResponse resp = ProblemResponse(st, req.path.substr(0, 256), ctx.request_id);
-    if (st.code() == ErrorCode::kUnauthenticated) {
-      resp.SetHeader("www-authenticate", "Bearer realm=\"vigil\"");
-    }
-    resp.SetHeader("x-request-id", ctx.request_id);
-    return resp;
+  if (req.path == api::kAgentWsPath) {
+    return UpgradeAgent(ctx);
+  }
+  if (req.path == api::kEventsPath) {
+    return UpgradeEvents(ctx);
+  }
+  return RefuseUpgrade(ctx, NotFound("no WebSocket endpoint here"), "(unmatched)");
+}
+
+std::variant<net::WebSocketCallbacks, net::HttpResponse> App::UpgradeAgent(api::Ctx& ctx) {
+  if (Status st = AuthenticateDevice(ctx); !st.ok()) {
+    return RefuseUpgrade(ctx, st, api::kAgentWsPath);
   }
   DeviceId device = ctx.device->id;
+  ClientId client = ctx.device->client_id;
   auto ticket = std::make_shared<std::atomic<uint64_t>>(0);
   net::WebSocketCallbacks cb;
-  cb.on_open = [this, device, ticket](const std::shared_ptr<net::WebSocketConnection>& conn) {
-    std::weak_ptr<net::WebSocketConnection> weak = conn;
+  cb.on_open = [this, device, client,
+                ticket](const std::shared_ptr<net::WebSocketConnection>& conn) {
+    // The hub holds the connection object itself: nothing else does once on_open has returned
+    // (holding it does not keep the connection open; it is dropped at Unregister).
     ticket->store(hub_.Register(
-        device,
-        [weak](std::string text) {
-          if (auto c = weak.lock()) {
-            c->Send(std::move(text));
-          }
-        },
-        [weak] {
-          if (auto c = weak.lock()) {
-            c->Close();
-          }
-        }));
+        device, [conn](std::string text) { conn->Send(std::move(text)); },
+        [conn] { conn->Close(); }));
     Status s = devices_.SetConnected(device, true, clock_.Now());
     metrics_.Increment("agent_websocket_connects_total");
     VIGIL_LOG(info, "device online",
               {{"device_id", IdToString(device)}, {"ok", s.ok() ? "1" : "0"}});
+    // What a reload would show: only a stored change is announced.
+    if (s.ok()) {
+      events_.Publish(client, PresenceEventJson(device, client, Presence::kOnline));
+    }
   };
-  cb.on_close = [this, device, ticket] {
+  cb.on_close = [this, device, client, ticket] {
     // A device that reconnected already holds a newer ticket: it stays online.
     if (hub_.Unregister(device, ticket->load())) {
       Status s = devices_.SetConnected(device, false, clock_.Now());
       VIGIL_LOG(info, "device offline",
                 {{"device_id", IdToString(device)}, {"ok", s.ok() ? "1" : "0"}});
+      if (s.ok()) {
+        events_.Publish(client, PresenceEventJson(device, client, Presence::kOffline));
+      }
     }
+  };
+  return cb;
+}
+
+std::variant<net::WebSocketCallbacks, net::HttpResponse> App::UpgradeEvents(api::Ctx& ctx) {
+  const char* route = api::kEventsPath;
+  // Browsers always send Origin on a WebSocket handshake; a page of another site must not ride
+  // on the console's cookie. Scripts send none.
+  if (auto origin = ctx.req.Header("origin");
+      origin && !SameOrigin(*origin, ctx.req.Header("host"))) {
+    return RefuseUpgrade(
+        ctx, PermissionDenied("the Origin header names another site than the Host header"), route);
+  }
+  auto credential = CredentialOf(ctx.req);
+  Status st = credential ? Authenticate(ctx) : credential.status();
+  if (st.ok()) {
+    st = CheckMfaPolicy(*ctx.principal);
+  }
+  if (st.ok() && !ctx.principal->is_staff() && !ctx.principal->client_id) {
+    // Cannot happen (a client role has a client), but an empty scope must not mean "every client".
+    st = PermissionDenied("this account belongs to no client");
+  }
+  if (!st.ok()) {
+    return RefuseUpgrade(ctx, st, route);
+  }
+  const domain::Principal& who = *ctx.principal;
+  EventHub::Subscriber sub{who.ClientScope(), who.user_id, ctx.session, who.token_id};
+
+  // Every message from the peer re-checks the credential without counting as use, and the caller
+  // must still be the same user with the same scope (a changed role or client reconnects).
+  auto recheck = [this, credential = std::move(*credential), sub]() -> Status {
+    domain::Principal p;
+    if (credential.kind == Credential::Kind::kToken) {
+      VIGIL_ASSIGN_OR_RETURN(p,
+                             auth_.ResolveToken(credential.secret, AuthService::Use::kCheckOnly));
+    } else {
+      VIGIL_ASSIGN_OR_RETURN(auto s,
+                             auth_.ResolveSession(credential.secret, AuthService::Use::kCheckOnly));
+      p = s.principal;
+    }
+    if (p.user_id != sub.user || p.ClientScope() != sub.scope) {
+      return PermissionDenied("the account's role or client changed; connect again");
+    }
+    return CheckMfaPolicy(p);
+  };
+
+  // The callbacks of one connection run one at a time, in order (net/http.h): no lock needed.
+  // Holding the connection object does not keep the connection open; nothing else holds it once
+  // on_open has returned.
+  struct Stream {
+    std::shared_ptr<net::WebSocketConnection> conn;
+    uint64_t ticket = 0;
+    bool closing = false;
+  };
+  auto stream = std::make_shared<Stream>();
+  net::WebSocketCallbacks cb;
+  cb.on_open = [this, stream, sub](const std::shared_ptr<net::WebSocketConnection>& conn) {
+    metrics_.Increment("events_websocket_connects_total");
+    stream->conn = conn;
+    // Queued before registering, so it precedes every event.
+    conn->Send(HelloEventJson(clock_.Now()));
+    stream->ticket = events_.Register(
+        sub, [conn](std::string text) { conn->Send(std::move(text)); }, [conn] { conn->Close(); });
+  };
+  // The message itself is never looked at: any content only triggers the re-check.
+  cb.on_message = [this, stream, recheck = std::move(recheck), user = sub.user](std::string_view) {
+    const auto& conn = stream->conn;
+    if (!conn || stream->closing) {
+      return;
+    }
+    Status s = recheck();
+    if (!s.ok()) {
+      stream->closing = true;
+      metrics_.Increment("events_websocket_revoked_total");
+      VIGIL_LOG(info, "event stream closed", {{"user_id", IdToString(user)}, {"why", s.message()}});
+      conn->Close();
+      return;
+    }
+    conn->Send(PongEventJson());
+  };
+  cb.on_close = [this, stream] {
+    events_.Unregister(stream->ticket);
+    stream->conn.reset();
   };
   return cb;
 }
@@ -288,6 +436,18 @@ Status App::AuthenticateDevice(api::Ctx& ctx) {
   return Status::Ok();
 }
 
+Status App::CheckMfaPolicy(const domain::Principal& who) {
+  if (!who.is_staff() || who.totp_enabled) {
+    return Status::Ok();
+  }
+  VIGIL_ASSIGN_OR_RETURN(bool required, auth_.MfaRequiredForStaff());
+  if (required) {
+    return PermissionDenied(
+        "two-factor authentication is required: enrol at /api/v1/auth/totp/setup");
+  }
+  return Status::Ok();
+}
+
 Result<api::Reply> App::Dispatch(api::Ctx& ctx, const api::Route& route) {
   if (route.device_only) {
     VIGIL_RETURN_IF_ERROR(AuthenticateDevice(ctx));
@@ -311,12 +471,8 @@ Result<api::Reply> App::Dispatch(api::Ctx& ctx, const api::Route& route) {
         return PermissionDenied("missing or wrong X-CSRF-Token header");
       }
     }
-    if (who.is_staff() && !who.totp_enabled && !route.allowed_before_mfa) {
-      VIGIL_ASSIGN_OR_RETURN(bool required, auth_.MfaRequiredForStaff());
-      if (required) {
-        return PermissionDenied(
-            "two-factor authentication is required: enrol at /api/v1/auth/totp/setup");
-      }
+    if (!route.allowed_before_mfa) {
+      VIGIL_RETURN_IF_ERROR(CheckMfaPolicy(who));
     }
   }
   try {

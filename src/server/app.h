@@ -6,7 +6,8 @@
 //   role check (403) → token scope (read tokens: GET only) → CSRF for cookie sessions on
 //   state-changing methods → the owner's two-factor policy → handler → problem+json on failure →
 //   security headers, metrics, one log line.
-// App::Handle is what the HTTP server calls; tests call it directly too.
+// App::Handle is what the HTTP server calls; tests call it directly too. App::Upgrade takes the
+// WebSocket upgrades: vigil-agent's presence socket and the people's live event stream.
 //
 // Thread safety: Handle may be called from many threads at once.
 
@@ -22,6 +23,7 @@
 #include "server/api/services.h"
 #include "server/auth/auth_service.h"
 #include "server/device_hub.h"
+#include "server/event_hub.h"
 #include "server/metrics.h"
 #include "server/web_assets.h"
 #include "storage/accounts_repo.h"
@@ -47,8 +49,16 @@ class App {
   static Result<std::unique_ptr<App>> Create(AppOptions options, const Clock& clock);
 
   net::HttpResponse Handle(const net::HttpRequest& req);
-  // What the HTTP server calls for a WebSocket upgrade: only GET /api/v1/agent/ws with a valid
-  // device credential is accepted; the device is online while it stays open.
+  // What the HTTP server calls for a WebSocket upgrade. Two endpoints, anything else is 404:
+  // - GET /api/v1/agent/ws with a valid device credential: the device is online while it stays
+  //   open, and the event stream hears "presence" when it opens and closes.
+  // - GET /api/v1/events, the live event stream (docs/api.md, "Live events"): a session cookie or
+  //   an API token of any role, the owner's two-factor policy as for the API (403), and 403 when
+  //   an Origin header names another host than Host (cross-site WebSocket hijacking). It sends
+  //   "hello", then the events of the clients the caller may see; every message from the peer
+  //   re-checks the credential (without extending the session) and is answered "pong", or ends
+  //   the connection when the credential is no longer valid or the caller's scope changed.
+  // Refusals are problem+json responses (401 with WWW-Authenticate), counted in the metrics.
   std::variant<net::WebSocketCallbacks, net::HttpResponse> Upgrade(const net::HttpRequest& req);
   // Security headers and the request id; also applied to responses the HTTP server makes itself.
   void Decorate(const net::HttpRequest* req, net::HttpResponse& resp) const;
@@ -72,6 +82,7 @@ class App {
   storage::AccountsRepo& accounts() { return accounts_; }
   storage::DevicesRepo& devices() { return devices_; }
   DeviceHub& hub() { return hub_; }
+  EventHub& events() { return events_; }
   AuthService& auth() { return auth_; }
   Metrics& metrics() { return metrics_; }
 
@@ -80,6 +91,13 @@ class App {
   Result<api::Reply> Dispatch(api::Ctx& ctx, const api::Route& route);
   Status Authenticate(api::Ctx& ctx);
   Status AuthenticateDevice(api::Ctx& ctx);
+  // The owner's "two-factor required for staff" policy. Errors: kPermissionDenied.
+  Status CheckMfaPolicy(const domain::Principal& who);
+  std::variant<net::WebSocketCallbacks, net::HttpResponse> UpgradeAgent(api::Ctx& ctx);
+  std::variant<net::WebSocketCallbacks, net::HttpResponse> UpgradeEvents(api::Ctx& ctx);
+  // A refused upgrade: problem+json, counted under `route_label`.
+  net::HttpResponse RefuseUpgrade(const api::Ctx& ctx, const Status& st,
+                                  std::string_view route_label);
 
   AppOptions options_;
   const Clock& clock_;
@@ -87,6 +105,7 @@ class App {
   storage::AccountsRepo accounts_;
   storage::DevicesRepo devices_;
   DeviceHub hub_;
+  EventHub events_;
   AuthService auth_;
   Metrics metrics_;
   std::unique_ptr<api::Services> services_;

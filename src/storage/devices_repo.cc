@@ -443,6 +443,56 @@ Result<Page<Device>> DevicesRepo::ListDevices(const ListQuery& q, ClientScope sc
   return RunList<Device>(db_, kDeviceCols, "devices", l, q, "hostname", DeviceFromRow);
 }
 
+Result<std::vector<FleetGroup>> DevicesRepo::FleetSummary(ClientScope scope, TimePoint now) {
+  std::string sql =
+      "SELECT d.client_id, c.name, d.site_id, s.name, COUNT(*), "
+      "SUM(CASE WHEN d.connected = 1 OR d.last_seen_at >= ? THEN 1 ELSE 0 END), "
+      "SUM(CASE WHEN d.connected = 0 AND d.last_seen_at IS NULL THEN 1 ELSE 0 END), "
+      "SUM(CASE WHEN d.status = 'ok' THEN 1 ELSE 0 END), "
+      "SUM(CASE WHEN d.status = 'warning' THEN 1 ELSE 0 END), "
+      "SUM(CASE WHEN d.status = 'critical' THEN 1 ELSE 0 END), "
+      "SUM(CASE WHEN d.status = 'unknown' THEN 1 ELSE 0 END) "
+      "FROM devices d JOIN clients c ON c.id = d.client_id "
+      "LEFT JOIN sites s ON s.id = d.site_id WHERE d.revoked_at IS NULL";
+  std::vector<Value> args = {ToUnixMillis(now - kPresenceGrace)};
+  if (scope) {
+    sql += " AND d.client_id = ?";
+    args.emplace_back(Raw(*scope));
+  }
+  sql +=
+      " GROUP BY d.client_id, c.name, d.site_id, s.name "
+      "ORDER BY LOWER(c.name), d.client_id, CASE WHEN s.name IS NULL THEN 0 ELSE 1 END, "
+      "LOWER(s.name), d.site_id";
+  std::vector<FleetGroup> out;
+  Status st = db_.Read([&](Tx& tx) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(auto rows, tx.Query(sql, args));
+    out.clear();
+    out.reserve(rows.size());
+    for (const Row& r : rows) {
+      FleetGroup g;
+      g.client_id = ClientId{r.Int(0)};
+      g.client_name = r.Text(1);
+      if (auto site = r.OptInt(2)) {
+        g.site_id = SiteId{*site};
+      }
+      g.site_name = r.OptText(3);
+      g.devices = r.Int(4);
+      g.online = r.Int(5);
+      g.never = r.Int(6);
+      g.ok = r.Int(7);
+      g.warning = r.Int(8);
+      g.critical = r.Int(9);
+      g.unknown = r.Int(10);
+      out.push_back(std::move(g));
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    return st;
+  }
+  return out;
+}
+
 Status DevicesRepo::RevokeDevice(DeviceId id, ClientScope scope, const AuditContext& audit) {
   return db_.Write([&](Tx& tx) -> Status {
     VIGIL_ASSIGN_OR_RETURN(Device d, LoadDevice(tx, id, scope));

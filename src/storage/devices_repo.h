@@ -64,6 +64,21 @@ struct InventoryChange {
   std::string inventory_json;
 };
 
+// Devices (not revoked) of one client and site, counted by presence and by status.
+struct FleetGroup {
+  ClientId client_id{};
+  std::string client_name;
+  std::optional<SiteId> site_id;
+  std::optional<std::string> site_name;
+  int64_t devices = 0;
+  int64_t online = 0;
+  int64_t never = 0;  // offline = devices - online - never
+  int64_t ok = 0;
+  int64_t warning = 0;
+  int64_t critical = 0;
+  int64_t unknown = 0;  // no result yet ("none") = devices - the four statuses
+};
+
 struct RetentionPolicy {
   std::chrono::hours raw{24 * 14};       // raw results
   std::chrono::hours rollups{24 * 400};  // hourly roll-ups
@@ -103,6 +118,9 @@ class DevicesRepo {
   // Filters: client_id, site_id, kind, status (ok|warning|critical|unknown|none),
   // presence (online|offline|never), revoked (true|false; default false).
   Result<Page<domain::Device>> ListDevices(const ListQuery& q, ClientScope scope, TimePoint now);
+  // Device counts per (client, site) within `scope`, ordered by client name, then site name
+  // ("no site" first). Presence as in ListDevices.
+  Result<std::vector<FleetGroup>> FleetSummary(ClientScope scope, TimePoint now);
   Status RevokeDevice(DeviceId id, ClientScope scope, const AuditContext& audit);
   Status SetConnected(DeviceId id, bool connected, TimePoint now);
   // Marks every device disconnected (at start: no WebSocket survives a restart).

@@ -308,10 +308,15 @@ void AddUserRoutes(Router& router, Services& s) {
          VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
          VIGIL_ASSIGN_OR_RETURN(auto body, JsonBody(ctx));
          const auto& who = ctx.who();
+         // A change of access ends the user's live event streams.
+         Role before_role{};
+         std::optional<ClientId> before_client;
          VIGIL_ASSIGN_OR_RETURN(auto u,
                                 s.accounts.UpdateUser(
                                     UserId{id}, UserScope(who),
                                     [&](domain::User& u) -> Status {
+                                      before_role = u.role;
+                                      before_client = u.client_id;
                                       VIGIL_RETURN_IF_ERROR(MayManage(who, u.role, u.client_id));
                                       ObjectReader r(body);
                                       if (auto e = r.OptString("email", 3, 254)) {
@@ -328,6 +333,9 @@ void AddUserRoutes(Router& router, Services& s) {
                                       return MayManage(who, u.role, u.client_id);
                                     },
                                     AuditFor(ctx)));
+         if (u.disabled || u.role != before_role || u.client_id != before_client) {
+           s.events.CloseUser(u.id);
+         }
          return Ok(domain::ToJson(u));
        }});
 }
@@ -542,6 +550,7 @@ void AddTokenRoutes(Router& router, Services& s) {
                   }
                 }
                 VIGIL_RETURN_IF_ERROR(s.accounts.RevokeToken(TokenId{id}, AuditFor(ctx)));
+                s.events.CloseToken(TokenId{id});
                 return NoContent();
               }});
 }

@@ -133,6 +133,10 @@ void RegisterAgentRoutes(Router& router, Services& s) {
           s.metrics.Increment("agent_batches_accepted_total");
           s.metrics.Increment("agent_results_total", {}, static_cast<uint64_t>(outcome.stored));
         }
+        // To the browsers connected here that may see the device's client.
+        for (const auto& c : outcome.changes) {
+          s.events.Publish(c.client_id, CheckEventJson(c));
+        }
         // A first report changes every check from "none": one line then, not hundreds.
         if (outcome.changes.size() > 5) {
           VIGIL_LOG(info, "checks changed status",

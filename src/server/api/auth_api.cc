@@ -49,6 +49,7 @@ void RegisterAuthRoutes(Router& router, Services& s) {
   router.Add({"POST", "/api/v1/auth/logout", all, false, true, [&s](Ctx& ctx) -> Result<Reply> {
                 if (ctx.session) {
                   VIGIL_RETURN_IF_ERROR(s.auth.Logout(*ctx.session));
+                  s.events.CloseSession(*ctx.session);
                 }
                 Reply reply = NoContent();
                 reply.headers.emplace_back("set-cookie", SessionCookie("", 0, ctx.req.tls));
@@ -85,6 +86,8 @@ void RegisterAuthRoutes(Router& router, Services& s) {
                 VIGIL_RETURN_IF_ERROR(r.Finish());
                 VIGIL_RETURN_IF_ERROR(
                     s.auth.ChangePassword(ctx.who(), ctx.session, current, next, AuditFor(ctx)));
+                // The user's other sessions ended; so do their event streams.
+                s.events.CloseUserSessions(ctx.who().user_id, ctx.session);
                 return NoContent();
               },
               /*session_only=*/true});
@@ -108,6 +111,8 @@ void RegisterAuthRoutes(Router& router, Services& s) {
                 VIGIL_RETURN_IF_ERROR(r.Finish());
                 VIGIL_ASSIGN_OR_RETURN(
                     auto codes, s.auth.ConfirmTotp(ctx.who(), ctx.session, code, AuditFor(ctx)));
+                // The user's other sessions ended; so do their event streams.
+                s.events.CloseUserSessions(ctx.who().user_id, ctx.session);
                 return Ok(json{{"recovery_codes", codes}});
               },
               /*session_only=*/true});

@@ -247,6 +247,42 @@ void RegisterDeviceRoutes(Router& router, Services& s) {
                 return Ok(PageJson(page, q, [&](const auto& d) { return DeviceJson(d, ctx.now); }));
               }});
 
+  // The overview's numbers: devices per client and site by presence and status, and the totals.
+  router.Add({"GET", "/api/v1/fleet/summary", kAll, false, false, [&s](Ctx& ctx) -> Result<Reply> {
+                VIGIL_RETURN_IF_ERROR(OnlyParams(ctx, {}));
+                VIGIL_ASSIGN_OR_RETURN(auto groups,
+                                       s.devices.FleetSummary(ctx.who().ClientScope(), ctx.now));
+                storage::FleetGroup total;
+                json items = json::array();
+                auto counts = [](const storage::FleetGroup& g) {
+                  return json{{"devices", g.devices},
+                              {"online", g.online},
+                              {"offline", g.devices - g.online - g.never},
+                              {"never", g.never},
+                              {"ok", g.ok},
+                              {"warning", g.warning},
+                              {"critical", g.critical},
+                              {"unknown", g.unknown},
+                              {"none", g.devices - g.ok - g.warning - g.critical - g.unknown}};
+                };
+                for (const auto& g : groups) {
+                  json item = counts(g);
+                  item["client_id"] = Raw(g.client_id);
+                  item["client_name"] = g.client_name;
+                  item["site_id"] = OptId(g.site_id);
+                  item["site_name"] = g.site_name ? json(*g.site_name) : json(nullptr);
+                  items.push_back(std::move(item));
+                  total.devices += g.devices;
+                  total.online += g.online;
+                  total.never += g.never;
+                  total.ok += g.ok;
+                  total.warning += g.warning;
+                  total.critical += g.critical;
+                  total.unknown += g.unknown;
+                }
+                return Ok({{"totals", counts(total)}, {"groups", std::move(items)}});
+              }});
+
   router.Add({"GET", "/api/v1/devices/{id}", kAll, false, false, [&s](Ctx& ctx) -> Result<Reply> {
                 VIGIL_ASSIGN_OR_RETURN(int64_t id, ctx.IdParam("id"));
                 auto scope = ctx.who().ClientScope();

@@ -28,6 +28,9 @@ namespace vigil::server::api {
 
 inline constexpr const char* kSessionCookieName = "vigil_session";
 inline constexpr const char* kCsrfHeader = "x-csrf-token";
+// The WebSocket endpoints App::Upgrade accepts (their plain GETs are routes answering 400).
+inline constexpr const char* kAgentWsPath = "/api/v1/agent/ws";
+inline constexpr const char* kEventsPath = "/api/v1/events";
 
 // Everything a handler knows about the request it serves.
 struct Ctx {

@@ -11,6 +11,7 @@
 #include "server/api/router.h"
 #include "server/auth/auth_service.h"
 #include "server/device_hub.h"
+#include "server/event_hub.h"
 #include "server/metrics.h"
 #include "storage/accounts_repo.h"
 #include "storage/database.h"
@@ -23,6 +24,7 @@ struct Services {
   storage::AccountsRepo& accounts;
   storage::DevicesRepo& devices;
   DeviceHub& hub;
+  EventHub& events;  // the live event stream's connections
   AuthService& auth;
   Metrics& metrics;
   const Clock& clock;
@@ -69,6 +71,7 @@ void RegisterAuthRoutes(Router& router, Services& s);
 void RegisterAccountsRoutes(Router& router, Services& s);
 void RegisterDeviceRoutes(Router& router, Services& s);  // devices_api.cc
 void RegisterAgentRoutes(Router& router, Services& s);   // agent_api.cc
+void RegisterEventRoutes(Router& router, Services& s);   // events_api.cc
 
 // The configuration a device runs with: its kind's default, overlaid by the kind's and the
 // device's overrides (JSON merge patch), with the combined revision. `device_override`, when

@@ -208,7 +208,7 @@ Result<bool> AuthService::MfaRequiredForStaff() {
   return v && *v == "true";
 }
 
-Result<ResolvedSession> AuthService::ResolveSession(const std::string& session_token) {
+Result<ResolvedSession> AuthService::ResolveSession(const std::string& session_token, Use use) {
   if (session_token.empty() || session_token.size() > 128) {
     return Unauthenticated("not signed in");
   }
@@ -233,7 +233,7 @@ Result<ResolvedSession> AuthService::ResolveSession(const std::string& session_t
     (void)repo_.DeleteSession(s->id);
     return Unauthenticated("the session has expired; sign in again");
   }
-  if (now - s->last_seen_at > std::chrono::minutes(1)) {
+  if (use == Use::kUse && now - s->last_seen_at > std::chrono::minutes(1)) {
     (void)repo_.TouchSession(s->id, now, std::min(now + options_.idle_timeout, hard_end));
   }
   ResolvedSession out;
@@ -244,7 +244,7 @@ Result<ResolvedSession> AuthService::ResolveSession(const std::string& session_t
   return out;
 }
 
-Result<domain::Principal> AuthService::ResolveToken(const std::string& bearer) {
+Result<domain::Principal> AuthService::ResolveToken(const std::string& bearer, Use use) {
   if (bearer.size() < 8 || bearer.size() > 128) {
     return Unauthenticated("invalid API token");
   }
@@ -256,7 +256,8 @@ Result<domain::Principal> AuthService::ResolveToken(const std::string& bearer) {
     }
     return rec.error();
   }
-  if (!rec->token.last_used_at || now - *rec->token.last_used_at > std::chrono::minutes(1)) {
+  if (use == Use::kUse &&
+      (!rec->token.last_used_at || now - *rec->token.last_used_at > std::chrono::minutes(1))) {
     (void)repo_.TouchToken(rec->token.id, now);
   }
   domain::Principal p = PrincipalFor(rec->user);

@@ -76,10 +76,16 @@ class AuthService {
   // (message says when to retry).
   Result<LoginResult> Login(const LoginRequest& req);
 
+  // Whether resolving a credential counts as using it. kUse (a request) slides the session's idle
+  // expiry and records the token's last use, each at most once a minute; kCheckOnly (the live
+  // event stream's re-check on every message) changes neither, so an open console tab that only
+  // pings cannot keep an idle session alive.
+  enum class Use { kUse, kCheckOnly };
+
   // Errors: kUnauthenticated for an unknown or expired session (or a disabled user).
-  Result<ResolvedSession> ResolveSession(const std::string& session_token);
+  Result<ResolvedSession> ResolveSession(const std::string& session_token, Use use = Use::kUse);
   // Errors: kUnauthenticated for an unknown, revoked or expired token.
-  Result<domain::Principal> ResolveToken(const std::string& bearer);
+  Result<domain::Principal> ResolveToken(const std::string& bearer, Use use = Use::kUse);
 
   Status Logout(SessionId session);
 
