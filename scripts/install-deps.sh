@@ -12,6 +12,11 @@ packages=(
   sqlite3 openssl curl ca-certificates tzdata
   smartmontools                                      # the agent's disk-health check
 )
+# The web console is built with Node.js and npm (web/). Debian's packages when the machine has no
+# Node.js of its own (a newer one, e.g. from NodeSource, is used as it is).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(
     clang libclang-rt-14-dev clang-format clang-tidy   # asan/fuzz preset, format check
@@ -19,6 +24,7 @@ if [[ "${1:-}" == "--test" ]]; then
     restic borgbackup                                  # real backup repositories for the agent
     monitoring-plugins-basic monitoring-plugins-standard iputils-ping  # real plugin checks
     nftables                                           # the firewall check's real tool
+    chromium fonts-dejavu-core                         # the console's browser tests (playwright-core)
   )
 fi
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The README's first command: installs what is missing, builds Vigil in release mode, starts
-# vigild on SQLite in ./.vigil, listening on 127.0.0.1:8080 (VIGIL_LISTEN to change it), and a
-# local vigil-agent enrolled with it that watches this machine (client "Internal IT").
+# The README's first command: installs what is missing, builds Vigil in release mode and the web
+# console (web/dist), starts vigild on SQLite in ./.vigil, listening on 127.0.0.1:8080
+# (VIGIL_LISTEN to change it) and serving the console there, and a local vigil-agent enrolled
+# with it that watches this machine (client "Internal IT").
 # On first start vigild creates the owner account and prints its password once (or takes it
 # from VIGIL_OWNER_PASSWORD). Ctrl-C stops both.
 set -euo pipefail
@@ -10,6 +11,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j2 --target vigild vigil vigil-agent
+scripts/build-web.sh
 
 data="${VIGIL_DATA:-$PWD/.vigil}"
 listen="${VIGIL_LISTEN:-127.0.0.1:8080}"
@@ -21,8 +23,8 @@ extra=()
 if [[ ! -f "$agent_state/agent.json" ]]; then
   extra=(--local-agent-token "$token_file")
 fi
-echo "start: vigild on http://$listen, data in $data (Ctrl-C stops it)" >&2
-build/release/src/server/vigild --listen "$listen" --data "$data" "${extra[@]}" "$@" &
+echo "start: vigild on http://$listen (the console: open it in a browser), data in $data (Ctrl-C stops it)" >&2
+build/release/src/server/vigild --listen "$listen" --data "$data" --web web/dist "${extra[@]}" "$@" &
 vigild_pid=$!
 agent_pid=""
 stop() {

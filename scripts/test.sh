@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's second command: installs what is missing, builds and runs every test.
 #  1. release build (g++): unit + integration tests, the store suites on SQLite and on a
-#     throw-away PostgreSQL 15 cluster started here on a free loopback port;
+#     throw-away PostgreSQL 15 cluster started here on a free loopback port; the web console
+#     (web/) built and tested end to end in Debian's Chromium against a real vigild and agent;
+#     each benchmark briefly;
 #  2. asan build (clang, ASan + UBSan): the same tests again, then each libFuzzer harness for a
 #     bounded time (VIGIL_FUZZ_SECONDS, default 30);
 #  3. clang-format check of every C++ file.
@@ -27,6 +29,14 @@ cmake --preset release >/dev/null
 cmake --build --preset release -j2
 step "release tests"
 ctest --preset release -j2 --timeout 300 || failed=1
+
+step "web console (build, type check, bundle budget; browser tests in Debian's Chromium)"
+if scripts/build-web.sh; then
+  (cd web && VIGIL_BIN_DIR="$root/build/release/src" npm run --silent test:e2e) || failed=1
+  echo "test: screenshots of the console in web/test-results/" >&2
+else
+  failed=1
+fi
 
 step "benchmarks (smoke: each runs briefly to prove it still works; figures in bench/README.md)"
 for bench in build/release/bench/*_bench; do
