@@ -74,7 +74,7 @@ describe('console and portal in a real browser', () => {
       await page.reload();
       await page.getByRole('heading', { name: 'Fleet overview' }).waitFor();
       return (await page.getByRole('rowheader', { name: 'Internal IT' }).count()) === 1;
-    }, 'the local device in the overview');
+    }, 'the local device in the overview', 60_000);
     const devicesCard = page.locator('.stat-devices .count');
     assert.equal(await devicesCard.textContent(), '1');
     await expectClean(page, 'overview');
@@ -175,6 +175,21 @@ describe('console and portal in a real browser', () => {
   });
 
   it('keeps list state in the URL and paginates on the server', async () => {
+    // 30 more clients: the client list (25 a page) has two pages.
+    for (let i = 0; i < 30; i++) await admin('POST', '/clients', { name: `Paging ${String(i).padStart(2, '0')}` });
+    await page.goto('/clients?q=Paging');
+    await page.getByText('1–25 of 30').waitFor();
+    assert.equal(await page.locator('table.data tbody tr').count(), 25);
+    await page.getByRole('link', { name: 'Next' }).click();
+    await page.getByText('26–30 of 30').waitFor();
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('page'), '2');
+    assert.equal(url.searchParams.get('q'), 'Paging');
+    assert.equal(await page.locator('table.data tbody tr').count(), 5);
+    // The same URL in a fresh load shows the same page.
+    await page.reload();
+    await page.getByText('26–30 of 30').waitFor();
+
     await page.goto('/devices?status=critical&sort=-failing_checks');
     await page.getByRole('heading', { name: 'Devices' }).waitFor();
     assert.equal(await page.getByLabel('Status').inputValue(), 'critical');
@@ -253,6 +268,22 @@ describe('console and portal in a real browser', () => {
     await portal.goto(`/devices/${deviceId}`);
     await until(async () => new URL(portal.url()).pathname === '/portal', 'the redirect to the portal');
     await portal.context().close();
+
+    // A client admin of the same company: the navigation adds their company's users, and only
+    // theirs.
+    const clients = await admin('GET', `/clients?q=${encodeURIComponent(acme.name)}`);
+    const acmeId = clients.items[0].id;
+    await admin('POST', '/users', { email: 'it@acme.example', name: 'Acme IT', role: 'client_admin', client_id: acmeId, password: 'acme admin password 1' });
+    const clientAdmin = await newPage(browser, vigil.base);
+    await clientAdmin.goto('/portal');
+    await signIn(clientAdmin, 'it@acme.example', 'acme admin password 1');
+    await nav(clientAdmin, 'Users').click();
+    await clientAdmin.getByRole('heading', { name: 'Users' }).waitFor();
+    await clientAdmin.getByRole('rowheader', { name: acme.user }).waitFor();
+    const emails = await clientAdmin.locator('table.data tbody th').allTextContents();
+    assert.deepEqual(emails.sort(), ['it@acme.example', acme.user].sort());
+    await expectClean(clientAdmin, 'portal users (client admin)');
+    await clientAdmin.context().close();
   });
 
   it('works on a 390 px phone screen', async () => {

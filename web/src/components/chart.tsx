@@ -97,7 +97,7 @@ export function Chart({ title, unit, data, warn, crit }: { title: string; unit?:
   const summary =
     values.length === 0
       ? 'no data in this range'
-      : `latest ${metricValue(values[values.length - 1], unit)}, lowest ${metricValue(Math.min(...values), unit)}, highest ${metricValue(Math.max(...values), unit)}, ${values.length} points`;
+      : `latest ${metricValue(values[values.length - 1], unit)}, lowest ${metricValue(Math.min(...values), unit)}, highest ${metricValue(Math.max(...values), unit)}, ${values.length} ${values.length === 1 ? 'point' : 'points'}`;
   return (
     <figure class="chart">
       <figcaption>

@@ -2,8 +2,8 @@
 // that show the API's own validation messages.
 import type { ComponentChildren, JSX, Ref } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, type CheckStatus, type Presence } from '../api';
-import { type Location, withQuery } from '../router';
+import { ApiError, type CheckStatus, type Page, type Presence } from '../api';
+import { type Location, navigate, withQuery } from '../router';
 
 export interface Async<T> {
   data: T | undefined;
@@ -114,9 +114,12 @@ export function Notice({ kind, children }: { kind: 'error' | 'ok' | 'info'; chil
   );
 }
 
-// Server-side pagination: page numbers live in the URL (?page=N).
-export function Pager({ loc, total, limit }: { loc: Location; total: number; limit: number }) {
-  const page = pageOf(loc);
+// Server-side pagination: page numbers live in the URL (?page=N, or another parameter when a page
+// has several lists).
+export function Pager({ loc, total, limit, param = 'page' }: { loc: Location; total: number; limit: number; param?: string }) {
+  const page = pageOf(loc, param);
+  // Another list's page parameter leaves the main one (?page=) as it is.
+  const to = (n: number | null) => (param === 'page' ? { page: n } : { [param]: n, page: loc.query.get('page') });
   const pages = Math.max(1, Math.ceil(total / limit));
   if (total <= limit && page === 1) {
     return <p class="muted pager-info">{total === 1 ? '1 item' : `${total} items`}</p>;
@@ -124,12 +127,12 @@ export function Pager({ loc, total, limit }: { loc: Location; total: number; lim
   const first = (page - 1) * limit + 1;
   const last = Math.min(total, page * limit);
   return (
-    <nav class="pager" aria-label="Pages">
+    <nav class="pager" aria-label={param === 'page' ? 'Pages' : `Pages (${param.replace('_page', '')})`}>
       <span class="muted">
         {first}–{last} of {total}
       </span>
       {page > 1 ? (
-        <a class="button" href={withQuery(loc, { page: page - 1 === 1 ? null : page - 1 })}>
+        <a class="button" href={withQuery(loc, to(page - 1 === 1 ? null : page - 1))}>
           Previous
         </a>
       ) : (
@@ -141,7 +144,7 @@ export function Pager({ loc, total, limit }: { loc: Location; total: number; lim
         Page {page} of {pages}
       </span>
       {page < pages ? (
-        <a class="button" href={withQuery(loc, { page: page + 1 })}>
+        <a class="button" href={withQuery(loc, to(page + 1))}>
           Next
         </a>
       ) : (
@@ -153,8 +156,8 @@ export function Pager({ loc, total, limit }: { loc: Location; total: number; lim
   );
 }
 
-export function pageOf(loc: Location): number {
-  const n = Number(loc.query.get('page') ?? '1');
+export function pageOf(loc: Location, param = 'page'): number {
+  const n = Number(loc.query.get(param) ?? '1');
   return Number.isInteger(n) && n > 0 ? n : 1;
 }
 
@@ -316,5 +319,65 @@ export function SearchBox({ loc, label, onSearch }: { loc: Location; label: stri
         }}
       />
     </form>
+  );
+}
+
+// A list's filters as selects whose values live in the URL (changing one goes back to page 1).
+export interface FilterSpec {
+  name: string; // the query parameter
+  label: string;
+  options: [string, string][]; // [value, text]
+  unset?: string; // the option that means "no parameter" (default '')
+}
+
+export function FilterBar({ loc, filters, children }: { loc: Location; filters: FilterSpec[]; children?: ComponentChildren }) {
+  return (
+    <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+      {filters.map((f) => {
+        const unset = f.unset ?? '';
+        return (
+          <div class="field" key={f.name}>
+            <label for={`filter-${f.name}`}>{f.label}</label>
+            <select
+              id={`filter-${f.name}`}
+              value={loc.query.get(f.name) ?? unset}
+              onChange={(e) => {
+                const v = (e.target as HTMLSelectElement).value;
+                navigate(withQuery(loc, { [f.name]: v === unset ? null : v }));
+              }}
+            >
+              {f.options.map(([v, t]) => (
+                <option value={v} key={v}>
+                  {t}
+                </option>
+              ))}
+            </select>
+          </div>
+        );
+      })}
+      {children}
+    </form>
+  );
+}
+
+// A server-paginated list: its loading and error states, the empty message, the rows (rendered by
+// `children`) and the pager.
+export function PagedList<T>(props: {
+  list: Async<Page<T>>;
+  loc: Location;
+  limit: number;
+  what: string; // "The device list", for errors
+  empty: string;
+  children: (items: T[]) => ComponentChildren;
+}) {
+  const { list } = props;
+  if (list.error) return <LoadError error={list.error} what={props.what} />;
+  if (!list.data) return <Loading />;
+  if (list.data.items.length === 0 && list.data.total === 0) return <p class="muted">{props.empty}</p>;
+  return (
+    <>
+      {props.children(list.data.items)}
+      <Pager loc={props.loc} total={list.data.total} limit={props.limit} />
+    </>
   );
 }

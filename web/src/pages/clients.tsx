@@ -3,9 +3,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Client, type Contact, type Page, qs, type Role, type Site } from '../api';
 import { type FieldSpec, RecordForm } from '../components/record_form';
-import { LoadError, Loading, Notice, Pager, pageOf, SearchBox, useAsync } from '../components/ui';
+import { FilterBar, LoadError, Loading, Notice, PagedList, Pager, pageOf, SearchBox, useAsync } from '../components/ui';
 import { dateTime } from '../format';
-import { navigate, useLocation, withQuery } from '../router';
+import { navigate, useLocation } from '../router';
 
 const limit = 25;
 
@@ -58,41 +58,32 @@ export function ClientsPage({ role }: { role: Role }) {
           />
         </div>
       )}
-      <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
-        <div class="field">
-          <label for="client-status">Status</label>
-          <select
-            id="client-status"
-            value={loc.query.get('status') ?? ''}
-            onChange={(e) => navigate(withQuery(loc, { status: (e.target as HTMLSelectElement).value }))}
-          >
-            <option value="">Active and archived</option>
-            <option value="active">Active</option>
-            <option value="archived">Archived</option>
-          </select>
-        </div>
-        <div class="field">
-          <label for="client-sort">Sort by</label>
-          <select
-            id="client-sort"
-            value={loc.query.get('sort') ?? ''}
-            onChange={(e) => navigate(withQuery(loc, { sort: (e.target as HTMLSelectElement).value }))}
-          >
-            <option value="">Name</option>
-            <option value="-updated_at">Recently changed</option>
-            <option value="-created_at">Newest</option>
-            <option value="-employees">Most employees</option>
-          </select>
-        </div>
-      </form>
-      {list.error ? (
-        <LoadError error={list.error} what="The client list" />
-      ) : !list.data ? (
-        <Loading />
-      ) : list.data.items.length === 0 ? (
-        <p class="muted">No client matches.</p>
-      ) : (
-        <>
+      <FilterBar
+        loc={loc}
+        filters={[
+          {
+            name: 'status',
+            label: 'Status',
+            options: [
+              ['', 'Active and archived'],
+              ['active', 'Active'],
+              ['archived', 'Archived'],
+            ],
+          },
+          {
+            name: 'sort',
+            label: 'Sort by',
+            options: [
+              ['', 'Name'],
+              ['-updated_at', 'Recently changed'],
+              ['-created_at', 'Newest'],
+              ['-employees', 'Most employees'],
+            ],
+          },
+        ]}
+      />
+      <PagedList list={list} loc={loc} limit={limit} what="The client list" empty="No client matches.">
+        {(items) => (
           <div class="table-wrap">
             <table class="data">
               <thead>
@@ -105,7 +96,7 @@ export function ClientsPage({ role }: { role: Role }) {
                 </tr>
               </thead>
               <tbody>
-                {list.data.items.map((c) => (
+                {items.map((c) => (
                   <tr key={c.id}>
                     <th scope="row">
                       <a href={`/clients/${c.id}`}>{c.name}</a>
@@ -123,9 +114,8 @@ export function ClientsPage({ role }: { role: Role }) {
               </tbody>
             </table>
           </div>
-          <Pager loc={loc} total={list.data.total} limit={limit} />
-        </>
-      )}
+        )}
+      </PagedList>
     </section>
   );
 }
@@ -229,10 +219,17 @@ const siteFields: FieldSpec[] = [
   { name: 'timezone', label: 'Time zone', nullable: true, hint: 'Empty: the client’s' },
 ];
 
+const subLimit = 20;
+
 function Sites({ clientId, role }: { clientId: number; role: Role }) {
+  const loc = useLocation();
+  const page = pageOf(loc, 'sites_page');
   const list = useAsync(
-    (signal) => api<Page<Site>>('GET', `/clients/${clientId}/sites?limit=200`, undefined, { signal }),
-    [clientId],
+    (signal) =>
+      api<Page<Site>>('GET', `/clients/${clientId}/sites${qs({ limit: subLimit, offset: (page - 1) * subLimit })}`, undefined, {
+        signal,
+      }),
+    [clientId, page],
   );
   const [edit, setEdit] = useState<number | 'new' | null>(null);
   const canEdit = role === 'owner' || role === 'admin' || role === 'client_admin';
@@ -301,18 +298,30 @@ function Sites({ clientId, role }: { clientId: number; role: Role }) {
           )}
         </ul>
       )}
+      {list.data && (list.data.total > subLimit || page > 1) && (
+        <Pager loc={loc} total={list.data.total} limit={subLimit} param="sites_page" />
+      )}
     </>
   );
 }
 
 function Contacts({ clientId, role }: { clientId: number; role: Role }) {
+  const loc = useLocation();
+  const page = pageOf(loc, 'contacts_page');
+  // The site picker: every site (a client with more than 200 sites picks among the first 200).
   const sites = useAsync(
     (signal) => api<Page<Site>>('GET', `/clients/${clientId}/sites?limit=200`, undefined, { signal }),
     [clientId],
   );
   const list = useAsync(
-    (signal) => api<Page<Contact>>('GET', `/clients/${clientId}/contacts?limit=200`, undefined, { signal }),
-    [clientId],
+    (signal) =>
+      api<Page<Contact>>(
+        'GET',
+        `/clients/${clientId}/contacts${qs({ limit: subLimit, offset: (page - 1) * subLimit })}`,
+        undefined,
+        { signal },
+      ),
+    [clientId, page],
   );
   const [edit, setEdit] = useState<number | 'new' | null>(null);
   const canEdit = ['owner', 'admin', 'dispatcher', 'client_admin'].includes(role);
@@ -408,6 +417,9 @@ function Contacts({ clientId, role }: { clientId: number; role: Role }) {
             ),
           )}
         </ul>
+      )}
+      {list.data && (list.data.total > subLimit || page > 1) && (
+        <Pager loc={loc} total={list.data.total} limit={subLimit} param="contacts_page" />
       )}
     </>
   );

@@ -4,9 +4,9 @@ import { api, clientNames, type Device, type Page, qs } from '../api';
 import { useLiveEvents } from '../live';
 import { navigate, useLocation, withQuery } from '../router';
 import {
-  LoadError,
-  Loading,
-  Pager,
+  FilterBar,
+  type FilterSpec,
+  PagedList,
   pageOf,
   PresenceBadge,
   SearchBox,
@@ -18,7 +18,7 @@ import { ago } from '../format';
 
 const limit = 50;
 
-const filters: { name: string; label: string; options: [string, string][] }[] = [
+const filters: FilterSpec[] = [
   {
     name: 'status',
     label: 'Status',
@@ -90,23 +90,7 @@ export function DevicesPage({ portal = false }: { portal?: boolean }) {
         <h1>Devices</h1>
         <SearchBox loc={loc} label="Search hostname or OS" onSearch={navigate} />
       </div>
-      <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
-        {filters.map((f) => (
-          <div class="field" key={f.name}>
-            <label for={`filter-${f.name}`}>{f.label}</label>
-            <select
-              id={`filter-${f.name}`}
-              value={loc.query.get(f.name) ?? ''}
-              onChange={(e) => navigate(withQuery(loc, { [f.name]: (e.target as HTMLSelectElement).value }))}
-            >
-              {f.options.map(([v, t]) => (
-                <option value={v} key={v}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          </div>
-        ))}
+      <FilterBar loc={loc} filters={filters}>
         {(clientId || siteId) && (
           <p class="chips">
             {clientId && (
@@ -127,19 +111,10 @@ export function DevicesPage({ portal = false }: { portal?: boolean }) {
             )}
           </p>
         )}
-      </form>
-      {list.error ? (
-        <LoadError error={list.error} what="The device list" />
-      ) : !list.data ? (
-        <Loading />
-      ) : list.data.items.length === 0 ? (
-        <p class="muted">No device matches these filters.</p>
-      ) : (
-        <>
-          <DeviceTable devices={list.data.items} names={names.data} portal={portal} />
-          <Pager loc={loc} total={list.data.total} limit={limit} />
-        </>
-      )}
+      </FilterBar>
+      <PagedList list={list} loc={loc} limit={limit} what="The device list" empty="No device matches these filters.">
+        {(items) => <DeviceTable devices={items} names={names.data} portal={portal} />}
+      </PagedList>
     </section>
   );
 }

@@ -3,7 +3,7 @@
 // answers 404, which the device page turns into a plain refusal.
 import { useEffect } from 'preact/hooks';
 import { api, type Client, type Device, type FleetSummary, type Page, qs, type Session } from '../api';
-import { LoadError, Loading, Pager, pageOf, useAsync, useDebounced } from '../components/ui';
+import { PagedList, pageOf, useAsync, useDebounced } from '../components/ui';
 import { useLiveEvents } from '../live';
 import { useLocation, withQuery } from '../router';
 import { DeviceTable } from './devices';
@@ -62,18 +62,9 @@ export function PortalHome({ session }: { session: Session }) {
           </span>
         </p>
       )}
-      {list.error ? (
-        <LoadError error={list.error} what="The device list" />
-      ) : !list.data ? (
-        <Loading />
-      ) : list.data.items.length === 0 ? (
-        <p class="muted">No devices.</p>
-      ) : (
-        <>
-          <DeviceTable devices={list.data.items} portal />
-          <Pager loc={loc} total={list.data.total} limit={limit} />
-        </>
-      )}
+      <PagedList list={list} loc={loc} limit={limit} what="The device list" empty="No devices.">
+        {(items) => <DeviceTable devices={items} portal />}
+      </PagedList>
     </section>
   );
 }

@@ -3,9 +3,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Page, qs, type Session } from '../api';
 import { RecordForm } from '../components/record_form';
-import { LoadError, Loading, Notice, Pager, pageOf, useAsync } from '../components/ui';
+import { FilterBar, Notice, PagedList, pageOf, useAsync } from '../components/ui';
 import { ago, dateTime } from '../format';
-import { navigate, useLocation, withQuery } from '../router';
+import { useLocation } from '../router';
 
 interface ApiToken {
   id: number;
@@ -79,31 +79,23 @@ export function TokensPage({ session }: { session: Session }) {
           />
         </div>
       )}
-      <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
-        <div class="field">
-          <label for="token-revoked">Show</label>
-          <select
-            id="token-revoked"
-            value={revoked}
-            onChange={(e) => {
-              const v = (e.target as HTMLSelectElement).value;
-              navigate(withQuery(loc, { revoked: v === 'false' ? null : v }));
-            }}
-          >
-            <option value="false">Active tokens</option>
-            <option value="true">Revoked tokens</option>
-            <option value="all">All tokens</option>
-          </select>
-        </div>
-      </form>
-      {list.error ? (
-        <LoadError error={list.error} what="The token list" />
-      ) : !list.data ? (
-        <Loading />
-      ) : list.data.items.length === 0 ? (
-        <p class="muted">No tokens.</p>
-      ) : (
-        <>
+      <FilterBar
+        loc={loc}
+        filters={[
+          {
+            name: 'revoked',
+            label: 'Show',
+            unset: 'false',
+            options: [
+              ['false', 'Active tokens'],
+              ['true', 'Revoked tokens'],
+              ['all', 'All tokens'],
+            ],
+          },
+        ]}
+      />
+      <PagedList list={list} loc={loc} limit={limit} what="The token list" empty="No tokens.">
+        {(items) => (
           <div class="table-wrap">
             <table class="data">
               <thead>
@@ -119,7 +111,7 @@ export function TokensPage({ session }: { session: Session }) {
                 </tr>
               </thead>
               <tbody>
-                {list.data.items.map((t) => (
+                {items.map((t) => (
                   <tr key={t.id}>
                     <th scope="row">
                       {t.name}
@@ -154,9 +146,8 @@ export function TokensPage({ session }: { session: Session }) {
               </tbody>
             </table>
           </div>
-          <Pager loc={loc} total={list.data.total} limit={limit} />
-        </>
-      )}
+        )}
+      </PagedList>
     </section>
   );
 }

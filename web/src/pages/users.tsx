@@ -3,9 +3,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, clientNames, clientRoles, type Page, qs, type Role, type Session, staffRoles, type User } from '../api';
 import { type FieldSpec, RecordForm } from '../components/record_form';
-import { LoadError, Loading, Notice, Pager, pageOf, SearchBox, useAsync } from '../components/ui';
+import { FilterBar, Notice, PagedList, pageOf, SearchBox, useAsync } from '../components/ui';
 import { ago } from '../format';
-import { navigate, useLocation, withQuery } from '../router';
+import { navigate, useLocation } from '../router';
 
 const limit = 25;
 const roleLabel: Record<Role, string> = {
@@ -108,42 +108,24 @@ export function UsersPage({ session, portal = false }: { session: Session; porta
         </div>
       )}
       {!portal && (
-        <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
-          <div class="field">
-            <label for="user-role">Role</label>
-            <select
-              id="user-role"
-              value={loc.query.get('role') ?? ''}
-              onChange={(e) => navigate(withQuery(loc, { role: (e.target as HTMLSelectElement).value }))}
-            >
-              <option value="">Any role</option>
-              {Object.entries(roleLabel).map(([r, t]) => (
-                <option value={r} key={r}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="user-disabled">Accounts</label>
-            <select
-              id="user-disabled"
-              value={loc.query.get('disabled') ?? ''}
-              onChange={(e) => navigate(withQuery(loc, { disabled: (e.target as HTMLSelectElement).value }))}
-            >
-              <option value="">Enabled and disabled</option>
-              <option value="false">Enabled</option>
-              <option value="true">Disabled</option>
-            </select>
-          </div>
-        </form>
+        <FilterBar
+          loc={loc}
+          filters={[
+            { name: 'role', label: 'Role', options: [['', 'Any role'], ...(Object.entries(roleLabel) as [string, string][])] },
+            {
+              name: 'disabled',
+              label: 'Accounts',
+              options: [
+                ['', 'Enabled and disabled'],
+                ['false', 'Enabled'],
+                ['true', 'Disabled'],
+              ],
+            },
+          ]}
+        />
       )}
-      {list.error ? (
-        <LoadError error={list.error} what="The user list" />
-      ) : !list.data ? (
-        <Loading />
-      ) : (
-        <>
+      <PagedList list={list} loc={loc} limit={limit} what="The user list" empty="No users.">
+        {(items) => (
           <div class="table-wrap">
             <table class="data">
               <thead>
@@ -160,7 +142,7 @@ export function UsersPage({ session, portal = false }: { session: Session; porta
                 </tr>
               </thead>
               <tbody>
-                {list.data.items.map((u) =>
+                {items.map((u) =>
                   edit === u.id ? (
                     <tr key={u.id}>
                       <td colSpan={portal ? 6 : 7}>
@@ -202,9 +184,8 @@ export function UsersPage({ session, portal = false }: { session: Session; porta
               </tbody>
             </table>
           </div>
-          <Pager loc={loc} total={list.data.total} limit={limit} />
-        </>
-      )}
+        )}
+      </PagedList>
     </section>
   );
 }
