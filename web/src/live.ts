@@ -2,7 +2,7 @@
 // every page. Reconnects with backoff; pings every 30 s (the server closes idle sockets after
 // 90 s and re-checks the session on each ping). Pages subscribe to the events they care about.
 import { useEffect, useState } from 'preact/hooks';
-import type { CheckStatus, Presence } from './api';
+import { api, type CheckStatus, type Presence } from './api';
 
 export type LiveEvent =
   | {
@@ -61,6 +61,9 @@ function connect() {
       setState('off');
       return;
     }
+    // vigild closes the stream when the session ends, and refuses a new one: asking who we are
+    // lets the shell show the sign-in form (a 401 there tells every listener) instead of retrying.
+    api('GET', '/auth/me').catch(() => undefined);
     setState('retrying');
     const delay = Math.min(30_000, 1000 * 2 ** Math.min(retry++, 5));
     retryTimer = window.setTimeout(connect, delay);
