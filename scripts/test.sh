@@ -22,7 +22,9 @@ VIGIL_TEST_PG_URL=$(scripts/pg-test-cluster.sh start "$pgdir" | tail -n 1)
 echo "test: PostgreSQL at $VIGIL_TEST_PG_URL" >&2
 
 failed=0
-step() { echo; echo "=== $*" >&2; }
+# Each step says how much disk is left: a full disk is the usual cause of a build that stops
+# in the linker with nothing else wrong (debug info is kept small for that: CMakePresets.json).
+step() { echo; echo "=== $* (disk free: $(df -h --output=avail . | tail -n 1 | tr -d ' '))" >&2; }
 
 step "release build"
 cmake --preset release >/dev/null
